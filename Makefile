@@ -1,0 +1,138 @@
+# Makefile - builds libllmos (static and shared), the tools, the host unit
+# tests and the VM selftests; `make module` builds llmos.ko through Kbuild.
+#
+#   make              library, tools and unit tests into build/
+#   make module       llmos.ko against the VM kernel's headers (or KDIR=...)
+#   make check        unit tests on the host
+#   make vm-test      selftests inside the VM (needs tools/setup-deps once)
+#   make test         both
+#   make run          the README's main job
+#   make vm-shell     an interactive shell in the VM with the module loaded
+#   make SAN=1 ...    build with ASan and UBSan into build-san/
+#   make V=1 ...      show full commands
+
+VERSION := 0.1.0
+SOVERSION := 0
+
+LLMOS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llmos
+-include $(LLMOS_CACHE)/deps.mk
+
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+CC ?= gcc
+CFLAGS ?= -O2 -g
+WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ALL_CFLAGS := -std=gnu11 $(WARNFLAGS) $(CFLAGS) $(SANFLAGS) -fPIC -pthread \
+	-Iinclude -Iinclude/uapi -Ilib -Ikernels -MMD -MP
+LDLIBS := -luring -lnuma -lm -pthread
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS := $(wildcard lib/*.c) $(wildcard kernels/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TOOLS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(wildcard tools/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+SELFTESTS := $(patsubst tests/selftests/%.c,$(BUILD)/selftests/%,$(wildcard tests/selftests/*_test.c))
+STATIC_LIB := $(BUILD)/lib/libllmos.a
+SHARED_LIB := $(BUILD)/lib/libllmos.so.$(VERSION)
+
+# Per-architecture kernels are compiled for their instruction set only;
+# kernels/dispatch picks them at run time by CPUID.
+$(BUILD)/obj/kernels/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/obj/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq \
+	-mavx512vnni -mavx512bf16 -mfma -mf16c -mavx2
+
+.PHONY: all lib tools tests module selftests check vm-test test run vm-shell clean help
+.SECONDARY:
+all: lib tools tests
+
+lib: $(STATIC_LIB) $(SHARED_LIB)
+tools: $(TOOLS)
+tests: $(UNIT_TESTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS) lib/libllmos.map
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -shared -Wl,-soname,libllmos.so.$(SOVERSION) \
+		-Wl,--version-script=lib/libllmos.map -o $@ $(LIB_OBJS) $(LDLIBS)
+	$(Q)ln -sf libllmos.so.$(VERSION) $(BUILD)/lib/libllmos.so.$(SOVERSION)
+	$(Q)ln -sf libllmos.so.$(SOVERSION) $(BUILD)/lib/libllmos.so
+
+# Tools and tests link the static library: a binary copied anywhere (the VM
+# included) needs only the system's shared libraries.
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) -lcmocka $(LDLIBS)
+
+$(BUILD)/obj/tests/selftests/%.o: ALL_CFLAGS += -I$(KSFT_INCLUDE) -Wno-missing-prototypes
+$(BUILD)/selftests/%: $(BUILD)/obj/tests/selftests/%.o $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
+
+selftests: check-deps $(SELFTESTS)
+
+check-deps:
+	@test -n "$(KDIR)" -a -n "$(KSFT_INCLUDE)" || \
+		{ echo "error: kernel headers unknown: run tools/setup-deps (or pass KDIR=...)"; exit 1; }
+.PHONY: check-deps
+
+# Kbuild leaves its objects beside the sources (out-of-tree builds of 6.12
+# have no separate output directory); the module is copied into build/.
+module: check-deps
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(Q),,V=1) modules
+	@mkdir -p $(BUILD)
+	$(Q)cp llmos.ko $(BUILD)/llmos.ko
+
+check: tests
+	$(Q)tools/run-unit-tests $(UNIT_TESTS)
+
+vm-test: module selftests tools
+	$(Q)BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) tools/vm-run --timeout 300 \
+		$(foreach t,$(SELFTESTS),--file $(t)) --file tests/selftests/run-all \
+		-- sh run-all $(notdir $(SELFTESTS))
+
+test: check vm-test
+
+run: tools module
+	$(Q)BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) tools/vm-run -- llmosctl info
+
+vm-shell: module tools selftests
+	$(Q)BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) tools/vm-run --interactive \
+		$(foreach t,$(SELFTESTS),--file $(t))
+
+clean:
+	$(Q)rm -rf build build-san
+	$(Q)$(if $(KDIR),$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1 || true)
+	$(Q)rm -f llmos.ko kmod/*.o kmod/.*.cmd llmos.mod* .llmos* modules.order Module.symvers
+
+help:
+	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

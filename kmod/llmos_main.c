@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * llmos_main.c - module entry points and the /dev/llmos misc device.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "llmos_internal.h"
+
+static int llmos_open(struct inode *inode, struct file *file)
+{
+	struct llmos_file *lf;
+
+	lf = kzalloc(sizeof(*lf), GFP_KERNEL);
+	if (!lf)
+		return -ENOMEM;
+	lf->opener_tgid = task_tgid_nr(current);
+	file->private_data = lf;
+	return 0;
+}
+
+static int llmos_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	file->private_data = NULL;
+	return 0;
+}
+
+static const struct file_operations llmos_fops = {
+	.owner = THIS_MODULE,
+	.open = llmos_open,
+	.release = llmos_release,
+	.unlocked_ioctl = llmos_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.uring_cmd = llmos_uring_cmd,
+};
+
+/*
+ * Every process may open the device: each command that needs privilege
+ * checks capabilities itself.
+ */
+static struct miscdevice llmos_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "llmos",
+	.fops = &llmos_fops,
+	.mode = 0666,
+};
+
+static int __init llmos_init(void)
+{
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct llmos_info) != 80);
+	BUILD_BUG_ON(sizeof(struct llmos_uring_cmd) != 16);
+
+	ret = misc_register(&llmos_miscdev);
+	if (ret) {
+		pr_err("llmos: cannot register /dev/llmos: %d\n", ret);
+		return ret;
+	}
+	pr_info("llmos: version %s, ABI %d\n", LLMOS_MODULE_VERSION, LLMOS_ABI_VERSION);
+	return 0;
+}
+
+static void __exit llmos_exit(void)
+{
+	misc_deregister(&llmos_miscdev);
+}
+
+module_init(llmos_init);
+module_exit(llmos_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The llmos authors");
+MODULE_DESCRIPTION("llmos: shared model memory and compute scheduling for language models");
+MODULE_VERSION(LLMOS_MODULE_VERSION);
