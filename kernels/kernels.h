@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kernels.h - CPU math for libllmos: tensor types with ggml's block layouts,
+ * a per-type traits table, and the row/vector kernels the forward pass uses.
+ *
+ * Every kernel has a portable scalar version (kernels_scalar.c); AVX2 and
+ * AVX-512 versions (kernels_avx2.c, kernels_avx512.c) are chosen at run time
+ * by CPUID (dispatch.c).  Tests force each level and compare with scalar.
+ */
+#ifndef LLMOS_KERNELS_H
+#define LLMOS_KERNELS_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Tensor types, numbered as GGUF/ggml number them. */
+enum llmos_type {
+	LLMOS_TYPE_F32 = 0,
+	LLMOS_TYPE_F16 = 1,
+	LLMOS_TYPE_Q4_0 = 2,
+	LLMOS_TYPE_Q4_1 = 3,
+	LLMOS_TYPE_Q8_0 = 8,
+	LLMOS_TYPE_Q8_1 = 9,
+	LLMOS_TYPE_BF16 = 30,
+	LLMOS_TYPE_COUNT = 31 /* one past the largest GGUF type id we know */
+};
+
+typedef uint16_t llmos_fp16; /* IEEE half, as stored in files */
+typedef uint16_t llmos_bf16; /* bfloat16, as stored in files */
+
+#define QK4_0 32
+#define QK4_1 32
+#define QK8_0 32
+#define QK8_1 32
+
+struct block_q4_0 {
+	llmos_fp16 d;          /* scale */
+	uint8_t qs[QK4_0 / 2]; /* nibbles: low = elements 0..15, high = 16..31, value - 8 */
+};
+static_assert(sizeof(struct block_q4_0) == 18, "block_q4_0 is 18 bytes");
+
+struct block_q4_1 {
+	llmos_fp16 d;          /* scale */
+	llmos_fp16 m;          /* min */
+	uint8_t qs[QK4_1 / 2]; /* nibbles: x = d * q + m */
+};
+static_assert(sizeof(struct block_q4_1) == 20, "block_q4_1 is 20 bytes");
+
+struct block_q8_0 {
+	llmos_fp16 d;      /* scale */
+	int8_t qs[QK8_0];  /* x = d * q */
+};
+static_assert(sizeof(struct block_q8_0) == 34, "block_q8_0 is 34 bytes");
+
+struct block_q8_1 {
+	llmos_fp16 d;      /* scale */
+	llmos_fp16 s;      /* d * sum(qs) */
+	int8_t qs[QK8_1];
+};
+static_assert(sizeof(struct block_q8_1) == 36, "block_q8_1 is 36 bytes");
+
+/* Convert n values of a row; n is a multiple of the type's block size. */
+typedef void (*llmos_to_float_fn)(const void *src, float *dst, int64_t n);
+typedef void (*llmos_from_float_fn)(const float *src, void *dst, int64_t n);
+/* *s = dot(x, y) over n elements; x of the weight type, y of its vec_dot_type. */
+typedef void (*llmos_vec_dot_fn)(int n, float *s, const void *x, const void *y);
+
+/*
+ * struct llmos_type_traits - what the rest of the code needs to know of a
+ * type; one table entry per type instead of switches everywhere.
+ */
+struct llmos_type_traits {
+	const char *name;          /* "f32", "q8_0", ... as GGUF tools spell them */
+	int64_t block_size;        /* elements per block (1 for float types) */
+	size_t type_size;          /* bytes per block */
+	llmos_to_float_fn to_float;
+	llmos_from_float_fn from_float;
+	llmos_vec_dot_fn vec_dot;  /* NULL if the type cannot be a matmul weight */
+	enum llmos_type vec_dot_type; /* the type activations are converted to */
+};
+
+enum llmos_simd_level {
+	LLMOS_SIMD_SCALAR = 0,
+	LLMOS_SIMD_AVX2 = 1,   /* AVX2 + FMA + F16C */
+	LLMOS_SIMD_AVX512 = 2, /* AVX-512 F/BW/VL/DQ + VNNI (+ BF16 if present) */
+};
+
+/* Traits of type t for the selected SIMD level, or NULL if t is unknown. */
+const struct llmos_type_traits *llmos_type_traits(enum llmos_type t);
+/* Bytes taken by a row of n elements of type t (n a multiple of its block size). */
+size_t llmos_row_size(enum llmos_type t, int64_t n);
+
+/* The best level this CPU supports, and the level in use (best by default). */
+enum llmos_simd_level llmos_simd_best(void);
+enum llmos_simd_level llmos_simd_current(void);
+/* Use a given level (tests, benchmarks); returns -1 if the CPU lacks it. */
+int llmos_simd_select(enum llmos_simd_level level);
+const char *llmos_simd_name(enum llmos_simd_level level);
+
+/* Float conversions of single values. */
+float llmos_fp16_to_fp32(llmos_fp16 h);
+llmos_fp16 llmos_fp32_to_fp16(float f);
+float llmos_bf16_to_fp32(llmos_bf16 h);
+llmos_bf16 llmos_fp32_to_bf16(float f); /* round to nearest even, as ggml */
+
+/* Float vector kernels of the forward pass (all dispatch by SIMD level). */
+void llmos_rmsnorm(float *out, const float *x, const float *weight, int n, float eps);
+void llmos_softmax(float *x, int n);
+void llmos_silu_mul(float *gate, const float *up, int n); /* gate = silu(gate) * up */
+void llmos_vec_add(float *y, const float *x, int n);       /* y += x */
+void llmos_vec_mad(float *y, const float *x, float a, int n); /* y += a * x */
+float llmos_vec_dot_f32(const float *x, const float *y, int n);
+
+#endif /* LLMOS_KERNELS_H */
