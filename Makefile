@@ -90,7 +90,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) -lcmocka $(LDLIBS)
 
-$(BUILD)/obj/tests/selftests/%.o: ALL_CFLAGS += -I$(KSFT_INCLUDE) -Wno-missing-prototypes
+# kselftest_harness.h itself trips -Wclobbered (setjmp in its TEST_F wrapper).
+$(BUILD)/obj/tests/selftests/%.o: ALL_CFLAGS += -isystem $(KSFT_INCLUDE) -Wno-missing-prototypes -Wno-clobbered
 $(BUILD)/selftests/%: $(BUILD)/obj/tests/selftests/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -110,8 +111,14 @@ module: check-deps
 	@mkdir -p $(BUILD)
 	$(Q)cp llmos.ko $(BUILD)/llmos.ko
 
-check: tests
+check: tests uapi-check
 	$(Q)tools/run-unit-tests $(UNIT_TESTS)
+
+# The UAPI header must stand alone and compile as C90 (as kernel UAPI does).
+uapi-check:
+	$(Q)$(CC) -std=c90 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c \
+		-include include/uapi/linux/llmos.h /dev/null
+.PHONY: uapi-check
 
 vm-test: module selftests tools
 	$(Q)BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) tools/vm-run --timeout 300 \
