@@ -40,7 +40,8 @@ endif
 
 LIB_SRCS := $(wildcard lib/*.c) $(wildcard kernels/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-TOOLS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(wildcard tools/*.c))
+TOOL_NAMES := llmos llmosctl
+TOOLS := $(TOOL_NAMES:%=$(BUILD)/bin/%)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 SELFTESTS := $(patsubst tests/selftests/%.c,$(BUILD)/selftests/%,$(wildcard tests/selftests/*_test.c))
 STATIC_LIB := $(BUILD)/lib/libllmos.a
@@ -80,10 +81,14 @@ $(SHARED_LIB): $(LIB_OBJS) lib/libllmos.map
 
 # Tools and tests link the static library: a binary copied anywhere (the VM
 # included) needs only the system's shared libraries.
-$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(STATIC_LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
+# Each tool is the C files of tools/<name>/.
+define tool_rule
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(STATIC_LIB)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(SANFLAGS) -o $$@ $$(filter %.o,$$^) $$(STATIC_LIB) $$(LDLIBS)
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)

@@ -15,6 +15,7 @@ static const char *const llmos_error_names[] = {
 	[LLMOS_EABI - LLMOS_E_BASE] = "llmos kernel module ABI is incompatible",
 	[LLMOS_EFORMAT - LLMOS_E_BASE] = "malformed model file",
 	[LLMOS_EUNSUPPORTED - LLMOS_E_BASE] = "not supported by llmos",
+	[LLMOS_ECONTEXT - LLMOS_E_BASE] = "does not fit in the context",
 };
 
 const char *llmos_strerror(int err)

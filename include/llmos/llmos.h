@@ -27,6 +27,7 @@ enum llmos_error {
 	LLMOS_EABI,                     /* the module speaks an incompatible ABI */
 	LLMOS_EFORMAT,                  /* the model file is malformed */
 	LLMOS_EUNSUPPORTED,             /* valid input that llmos cannot handle */
+	LLMOS_ECONTEXT,                 /* the tokens do not fit in the context */
 	LLMOS_E_END
 };
 
@@ -70,6 +71,106 @@ const char *llmos_strerror(int err);
 const char *llmos_last_error(void);
 
 const char *llmos_version(void);
+
+/* ---- models ---------------------------------------------------------- */
+
+struct llmos_model;
+
+/*
+ * llmos_model_load() - map a GGUF file read-only and check it completely:
+ * metadata, every tensor's type and shape, the tokenizer.  Weights stay in
+ * the mapping (zero copy); nothing is read until it is used.
+ */
+int llmos_model_load(struct llmos_model **out, const char *path);
+void llmos_model_free(struct llmos_model *m);
+
+struct llmos_model_desc {
+	char arch[32];        /* general.architecture */
+	char name[64];        /* general.name, or "" */
+	uint32_t n_vocab;
+	uint32_t dim;         /* embedding length */
+	uint32_t n_layers;
+	uint32_t n_heads;
+	uint32_t n_kv_heads;
+	uint32_t head_dim;
+	uint32_t ffn_dim;
+	uint32_t n_ctx_train; /* context length the metadata gives */
+	uint64_t n_params;    /* elements in all tensors */
+	uint64_t weight_bytes;/* bytes of all tensors */
+	int32_t bos, eos;     /* -1 if the model has none */
+	int add_bos;          /* tokenizer.ggml.add_bos_token (default 1) */
+	char weight_type[16]; /* type of most weight bytes ("q8_0", "f32", ...) */
+};
+void llmos_model_describe(const struct llmos_model *m, struct llmos_model_desc *d);
+
+#define LLMOS_TOKENIZE_BOS (1u << 0) /* prepend BOS (if the model has one) */
+/*
+ * Text to token ids.  Returns the number of ids, or -ENOSPC if more than
+ * max_ids would be needed (llmos_tokenize_bound() ids are always enough).
+ */
+int llmos_model_tokenize(const struct llmos_model *m, const char *text, size_t len,
+			 unsigned int flags, int32_t *ids, size_t max_ids);
+size_t llmos_tokenize_bound(size_t text_len);
+
+/* Streaming token-to-text: bytes come out as whole UTF-8 characters. */
+struct llmos_decoder;
+int llmos_decoder_create(struct llmos_decoder **out, const struct llmos_model *m);
+void llmos_decoder_free(struct llmos_decoder *d);
+/* Append the text of token to out; returns bytes written (cap >= 64 suffices). */
+int llmos_decoder_push(struct llmos_decoder *d, int32_t token, char *out, size_t cap);
+/* Whatever an incomplete character left pending, as U+FFFD. */
+int llmos_decoder_flush(struct llmos_decoder *d, char *out, size_t cap);
+
+/* ---- sessions: a KV cache and the compute that fills it -------------- */
+
+struct llmos_session;
+
+struct llmos_session_params {
+	uint32_t n_ctx;     /* positions in the KV cache; 0: the model's n_ctx_train */
+	uint32_t n_threads; /* 0: one per CPU */
+	uint32_t n_batch;   /* prompt tokens per forward step; 0: 64 */
+};
+
+int llmos_session_create(struct llmos_session **out, const struct llmos_model *m,
+			 const struct llmos_session_params *p);
+void llmos_session_free(struct llmos_session *s);
+
+#define LLMOS_EVAL_ALL_LOGITS (1u << 0) /* keep logits of every token, not only the last */
+/*
+ * Run the model over n tokens appended at the current position (a prompt
+ * in batches of n_batch, or one decoded token).  -LLMOS_ECONTEXT, with
+ * nothing changed, if they do not fit.
+ */
+int llmos_session_eval(struct llmos_session *s, const int32_t *ids, uint32_t n,
+		       unsigned int flags);
+/* Logits of token i of the last eval (i = n - 1 unless ALL_LOGITS); NULL if out of range. */
+const float *llmos_session_logits(const struct llmos_session *s, uint32_t i);
+uint32_t llmos_session_pos(const struct llmos_session *s);
+uint32_t llmos_session_n_ctx(const struct llmos_session *s);
+void llmos_session_reset(struct llmos_session *s);
+
+/* ---- sampling --------------------------------------------------------- */
+
+struct llmos_sampler;
+
+struct llmos_sampler_params {
+	float temp;           /* <= 0: greedy (argmax) */
+	int32_t top_k;        /* <= 0: off */
+	float top_p;          /* >= 1: off */
+	float min_p;          /* <= 0: off */
+	float repeat_penalty; /* 1: off */
+	int32_t repeat_last_n;/* how many recent tokens the penalty looks at */
+	uint64_t seed;
+};
+/* llama.cpp's defaults: temp 0.8, top-k 40, top-p 0.95, min-p 0.05, no penalty. */
+void llmos_sampler_default_params(struct llmos_sampler_params *p);
+int llmos_sampler_create(struct llmos_sampler **out, const struct llmos_sampler_params *p,
+			 uint32_t n_vocab);
+void llmos_sampler_free(struct llmos_sampler *s);
+/* Choose the next token from logits (n_vocab values) and remember it. */
+int32_t llmos_sampler_sample(struct llmos_sampler *s, const float *logits);
+/* Remember a token chosen elsewhere (the prompt), for the repetition penalty. */
+void llmos_sampler_accept(struct llmos_sampler *s, int32_t token);
 
 #ifdef __cplusplus
 }

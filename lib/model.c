@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * model.c - load a GGUF model: architecture, hyperparameters, and weights
+ * checked tensor by tensor (name, shape, type) before anything runs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf.h"
+#include "internal.h"
+#include "model.h"
+#include "tokenizer.h"
+
+#define MAX_DIM (1 << 16)
+#define MAX_LAYERS 1024
+#define MAX_CTX (1 << 22)
+
+/* Metadata key "<arch>.<suffix>". */
+static void arch_key(const struct llmos_model *m, char *key, size_t cap, const char *suffix)
+{
+	snprintf(key, cap, "%s.%s", m->arch->name, suffix);
+}
+
+/* A required (dflt < 0) or optional integer hyperparameter in [1, max]. */
+static int get_hparam(const struct llmos_model *m, const char *suffix, int dflt, int max,
+		      int *out)
+{
+	uint32_t v;
+	char key[128];
+	int ret;
+
+	arch_key(m, key, sizeof(key), suffix);
+	if (!gguf_find_key(m->gguf, key)) {
+		if (dflt < 0)
+			return llmos_fail(-LLMOS_EFORMAT, "model: metadata key '%s' is missing", key);
+		*out = dflt;
+		return 0;
+	}
+	ret = gguf_get_u32(m->gguf, key, &v);
+	if (ret < 0)
+		return ret;
+	if (v < 1 || v > (uint32_t)max)
+		return llmos_fail(-LLMOS_EFORMAT, "model: '%s' = %u is out of range [1, %d]", key,
+				  v, max);
+	*out = (int)v;
+	return 0;
+}
+
+static int get_hparam_f32(const struct llmos_model *m, const char *suffix, float dflt, float *out)
+{
+	char key[128];
+
+	arch_key(m, key, sizeof(key), suffix);
+	if (!gguf_find_key(m->gguf, key)) {
+		*out = dflt;
+		return 0;
+	}
+	return gguf_get_f32(m->gguf, key, out);
+}
+
+static int load_arch(struct llmos_model *m)
+{
+	const char *name;
+	uint64_t len;
+	int ret;
+
+	ret = gguf_get_str(m->gguf, "general.architecture", &name, &len);
+	if (ret < 0)
+		return llmos_fail(-LLMOS_EFORMAT, "model: metadata 'general.architecture' missing");
+	m->arch = llmos_arch_find(name, len);
+	if (!m->arch)
+		return llmos_fail(-LLMOS_EUNSUPPORTED, "model: architecture '%.*s' is not supported "
+				  "(supported: llama)", (int)(len > 64 ? 64 : len), name);
+	return 0;
+}
+
+static int check_hparams(const struct llmos_hparams *hp)
+{
+	if (hp->dim % hp->n_heads)
+		return llmos_fail(-LLMOS_EFORMAT, "model: embedding length %d is not a multiple "
+				  "of the head count %d", hp->dim, hp->n_heads);
+	if (hp->n_kv_heads > hp->n_heads || hp->n_heads % hp->n_kv_heads)
+		return llmos_fail(-LLMOS_EFORMAT, "model: head count %d is not a multiple of the "
+				  "KV head count %d", hp->n_heads, hp->n_kv_heads);
+	if (hp->rope_dim > hp->head_dim || hp->rope_dim % 2)
+		return llmos_fail(-LLMOS_EFORMAT, "model: rope dimension %d must be even and at "
+				  "most the head size %d", hp->rope_dim, hp->head_dim);
+	if (!(hp->norm_eps > 0.0f && hp->norm_eps < 1.0f))
+		return llmos_fail(-LLMOS_EFORMAT, "model: norm epsilon %g out of range",
+				  (double)hp->norm_eps);
+	if (!(hp->rope_freq_base > 1.0f))
+		return llmos_fail(-LLMOS_EFORMAT, "model: rope freq base %g out of range",
+				  (double)hp->rope_freq_base);
+	return 0;
+}
+
+static int load_hparams(struct llmos_model *m)
+{
+	struct llmos_hparams *hp = &m->hp;
+	int ret;
+
+	if ((ret = get_hparam(m, "embedding_length", -1, MAX_DIM, &hp->dim)) ||
+	    (ret = get_hparam(m, "block_count", -1, MAX_LAYERS, &hp->n_layers)) ||
+	    (ret = get_hparam(m, "attention.head_count", -1, MAX_DIM, &hp->n_heads)) ||
+	    (ret = get_hparam(m, "feed_forward_length", -1, 1 << 20, &hp->ffn_dim)) ||
+	    (ret = get_hparam(m, "context_length", 2048, MAX_CTX, &hp->n_ctx_train)))
+		return ret;
+	if ((ret = get_hparam(m, "attention.head_count_kv", hp->n_heads, MAX_DIM,
+			      &hp->n_kv_heads)))
+		return ret;
+	hp->head_dim = hp->dim / hp->n_heads;
+	if ((ret = get_hparam(m, "rope.dimension_count", hp->head_dim ? hp->head_dim : 1, MAX_DIM,
+			      &hp->rope_dim)) ||
+	    (ret = get_hparam_f32(m, "rope.freq_base", 10000.0f, &hp->rope_freq_base)) ||
+	    (ret = get_hparam_f32(m, "attention.layer_norm_rms_epsilon", 1e-5f, &hp->norm_eps)))
+		return ret;
+	return check_hparams(hp);
+}
+
+static const struct gguf_tensor *find_tensor(const struct llmos_model *m, const char *fmt,
+					     int layer, char *name, size_t cap)
+{
+	snprintf(name, cap, fmt, layer);
+	return gguf_find_tensor(m->gguf, name);
+}
+
+static int check_shape(const struct gguf_tensor *t, int64_t rows, int64_t cols)
+{
+	if (t->ne[0] != (uint64_t)cols || t->ne[1] != (uint64_t)rows || t->ne[2] != 1 ||
+	    t->ne[3] != 1)
+		return llmos_fail(-LLMOS_EFORMAT, "model: tensor '%s' has shape [%llu, %llu, %llu, "
+				  "%llu], expected [%lld, %lld]", t->name,
+				  (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
+				  (unsigned long long)t->ne[2], (unsigned long long)t->ne[3],
+				  (long long)cols, (long long)rows);
+	return 0;
+}
+
+/* A matrix used in matmuls: needs a vec_dot for its type. */
+static int get_matrix(const struct llmos_model *m, const char *fmt, int layer, int64_t rows,
+		      int64_t cols, struct llmos_weight *w)
+{
+	const struct llmos_type_traits *tr;
+	const struct gguf_tensor *t;
+	char name[96];
+	int ret;
+
+	t = find_tensor(m, fmt, layer, name, sizeof(name));
+	if (!t)
+		return llmos_fail(-LLMOS_EFORMAT, "model: tensor '%s' is missing", name);
+	ret = check_shape(t, rows, cols);
+	if (ret < 0)
+		return ret;
+	tr = llmos_type_traits((enum llmos_type)t->type);
+	if (!tr || !tr->vec_dot || !tr->to_float)
+		return llmos_fail(-LLMOS_EUNSUPPORTED, "model: tensor '%s' has type %s, which "
+				  "llmos cannot multiply", name, gguf_ggml_type_name(t->type));
+	w->data = t->data;
+	w->type = (enum llmos_type)t->type;
+	w->rows = rows;
+	w->cols = cols;
+	return 0;
+}
+
+/* A norm vector of n values, converted to an owned f32 array. */
+static int get_vector(const struct llmos_model *m, const char *fmt, int layer, int64_t n,
+		      float **out)
+{
+	const struct llmos_type_traits *tr;
+	const struct gguf_tensor *t;
+	char name[96];
+
+	t = find_tensor(m, fmt, layer, name, sizeof(name));
+	if (!t)
+		return llmos_fail(-LLMOS_EFORMAT, "model: tensor '%s' is missing", name);
+	if (t->n_elems != (uint64_t)n || t->ne[0] != (uint64_t)n)
+		return llmos_fail(-LLMOS_EFORMAT, "model: tensor '%s' has %llu elements, expected "
+				  "%lld", name, (unsigned long long)t->n_elems, (long long)n);
+	tr = llmos_type_traits((enum llmos_type)t->type);
+	if (!tr || !tr->to_float || n % tr->block_size)
+		return llmos_fail(-LLMOS_EUNSUPPORTED, "model: tensor '%s' has unsupported type %s",
+				  name, gguf_ggml_type_name(t->type));
+	*out = malloc(n * sizeof(float));
+	if (!*out)
+		return llmos_fail(-ENOMEM, "model: out of memory");
+	tr->to_float(t->data, *out, n);
+	return 0;
+}
+
+static int load_layer(struct llmos_model *m, int i)
+{
+	const struct llmos_hparams *hp = &m->hp;
+	const struct llmos_arch *a = m->arch;
+	struct llmos_layer *l = &m->layers[i];
+	int64_t q_dim = (int64_t)hp->n_heads * hp->head_dim;
+	int64_t kv_dim = (int64_t)hp->n_kv_heads * hp->head_dim;
+	int ret;
+
+	if ((ret = get_vector(m, a->attn_norm, i, hp->dim, &l->attn_norm)) ||
+	    (ret = get_matrix(m, a->wq, i, q_dim, hp->dim, &l->wq)) ||
+	    (ret = get_matrix(m, a->wk, i, kv_dim, hp->dim, &l->wk)) ||
+	    (ret = get_matrix(m, a->wv, i, kv_dim, hp->dim, &l->wv)) ||
+	    (ret = get_matrix(m, a->wo, i, hp->dim, q_dim, &l->wo)) ||
+	    (ret = get_vector(m, a->ffn_norm, i, hp->dim, &l->ffn_norm)) ||
+	    (ret = get_matrix(m, a->w_gate, i, hp->ffn_dim, hp->dim, &l->w_gate)) ||
+	    (ret = get_matrix(m, a->w_up, i, hp->ffn_dim, hp->dim, &l->w_up)) ||
+	    (ret = get_matrix(m, a->w_down, i, hp->dim, hp->ffn_dim, &l->w_down)))
+		return ret;
+	return 0;
+}
+
+static int load_embeddings(struct llmos_model *m)
+{
+	const struct llmos_hparams *hp = &m->hp;
+	const struct gguf_tensor *t;
+	char name[96];
+	int ret;
+
+	t = find_tensor(m, m->arch->tok_embd, 0, name, sizeof(name));
+	if (!t)
+		return llmos_fail(-LLMOS_EFORMAT, "model: tensor '%s' is missing", name);
+	if (t->ne[1] < 1 || t->ne[1] > (1u << 24))
+		return llmos_fail(-LLMOS_EFORMAT, "model: tensor '%s' has %llu rows", name,
+				  (unsigned long long)t->ne[1]);
+	m->hp.n_vocab = (int)t->ne[1];
+	ret = get_matrix(m, m->arch->tok_embd, 0, hp->n_vocab, hp->dim, &m->tok_embd);
+	if (ret < 0)
+		return ret;
+	t = find_tensor(m, m->arch->output, 0, name, sizeof(name));
+	if (!t && m->arch->output_tied_ok) {
+		m->output = m->tok_embd;
+		return 0;
+	}
+	return get_matrix(m, m->arch->output, 0, hp->n_vocab, hp->dim, &m->output);
+}
+
+static int load_weights(struct llmos_model *m)
+{
+	int i, ret;
+
+	ret = load_embeddings(m);
+	if (ret < 0)
+		return ret;
+	ret = get_vector(m, m->arch->output_norm, 0, m->hp.dim, &m->output_norm);
+	if (ret < 0)
+		return ret;
+	m->layers = calloc(m->hp.n_layers, sizeof(*m->layers));
+	if (!m->layers)
+		return llmos_fail(-ENOMEM, "model: out of memory");
+	for (i = 0; i < m->hp.n_layers; i++) {
+		ret = load_layer(m, i);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Totals over all tensors, and the type holding most of the bytes. */
+static void describe_tensors(const struct llmos_model *m, struct llmos_model_desc *d)
+{
+	uint64_t bytes_by_type[LLMOS_TYPE_COUNT] = { 0 }, i, n = gguf_tensor_count(m->gguf);
+	unsigned int t, best = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct gguf_tensor *ti = gguf_tensor_at(m->gguf, i);
+
+		d->n_params += ti->n_elems;
+		d->weight_bytes += ti->size;
+		if (ti->type < LLMOS_TYPE_COUNT)
+			bytes_by_type[ti->type] += ti->size;
+	}
+	for (t = 0; t < LLMOS_TYPE_COUNT; t++)
+		if (bytes_by_type[t] > bytes_by_type[best])
+			best = t;
+	snprintf(d->weight_type, sizeof(d->weight_type), "%s", gguf_ggml_type_name(best));
+}
+
+static void fill_desc(struct llmos_model *m)
+{
+	struct llmos_model_desc *d = &m->desc;
+	const struct llmos_hparams *hp = &m->hp;
+	const char *name;
+	uint64_t len;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->arch, sizeof(d->arch), "%s", m->arch->name);
+	if (!gguf_get_str(m->gguf, "general.name", &name, &len))
+		snprintf(d->name, sizeof(d->name), "%.*s", (int)(len > 63 ? 63 : len), name);
+	d->n_vocab = hp->n_vocab;
+	d->dim = hp->dim;
+	d->n_layers = hp->n_layers;
+	d->n_heads = hp->n_heads;
+	d->n_kv_heads = hp->n_kv_heads;
+	d->head_dim = hp->head_dim;
+	d->ffn_dim = hp->ffn_dim;
+	d->n_ctx_train = hp->n_ctx_train;
+	d->bos = llmos_tokenizer_bos(m->tok);
+	d->eos = llmos_tokenizer_eos(m->tok);
+	describe_tensors(m, d);
+}
+
+int llmos_model_load(struct llmos_model **out, const char *path)
+{
+	struct llmos_model *m;
+	int ret;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return llmos_fail(-ENOMEM, "model: out of memory");
+	ret = gguf_open(&m->gguf, path);
+	if (!ret)
+		ret = load_arch(m);
+	if (!ret)
+		ret = load_hparams(m);
+	if (!ret)
+		ret = load_weights(m);
+	if (!ret)
+		ret = llmos_model_load_tokenizer(m);
+	if (ret < 0) {
+		llmos_model_free(m);
+		return ret;
+	}
+	fill_desc(m);
+	m->desc.add_bos = m->add_bos;
+	*out = m;
+	return 0;
+}
+
+void llmos_model_free(struct llmos_model *m)
+{
+	int i;
+
+	if (!m)
+		return;
+	if (m->layers) {
+		for (i = 0; i < m->hp.n_layers; i++) {
+			free(m->layers[i].attn_norm);
+			free(m->layers[i].ffn_norm);
+		}
+		free(m->layers);
+	}
+	free(m->output_norm);
+	llmos_tokenizer_free(m->tok);
+	gguf_close(m->gguf);
+	free(m);
+}
+
+void llmos_model_describe(const struct llmos_model *m, struct llmos_model_desc *d)
+{
+	*d = m->desc;
+}

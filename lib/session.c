@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.c - sessions: a KV cache sized from the context length, batched
+ * prefill in chunks of n_batch tokens, incremental decode, and the logits.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "matmul.h"
+#include "session.h"
+
+#define DEFAULT_BATCH 64
+#define MAX_CTX (1u << 20)
+
+static void *alloc_floats(size_t n)
+{
+	return calloc(n ? n : 1, sizeof(float));
+}
+
+/* The largest scratch any matmul of this model needs for n_batch tokens. */
+static size_t scratch_size(const struct llmos_model *m, uint32_t n_batch)
+{
+	size_t best = llmos_matmul_scratch_size(m->output.type, m->output.cols, (int)n_batch);
+	int l;
+
+	for (l = 0; l < m->hp.n_layers; l++) {
+		const struct llmos_layer *L = &m->layers[l];
+		const struct llmos_weight *w[] = { &L->wq, &L->wk, &L->wv, &L->wo,
+						   &L->w_gate, &L->w_up, &L->w_down };
+		size_t i, sz;
+
+		for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+			sz = llmos_matmul_scratch_size(w[i]->type, w[i]->cols, (int)n_batch);
+			if (sz > best)
+				best = sz;
+		}
+	}
+	return best;
+}
+
+static int alloc_buffers(struct llmos_session *s)
+{
+	const struct llmos_hparams *hp = &s->m->hp;
+	size_t kv = (size_t)hp->n_layers * s->n_ctx * hp->n_kv_heads * hp->head_dim;
+	size_t b = s->n_batch, q_dim = (size_t)hp->n_heads * hp->head_dim;
+	int nth = llmos_pool_threads(s->pool);
+
+	s->key_cache = alloc_floats(kv);
+	s->value_cache = alloc_floats(kv);
+	s->x = alloc_floats(b * hp->dim);
+	s->xb = alloc_floats(b * hp->dim);
+	s->q = alloc_floats(b * q_dim);
+	s->att = alloc_floats(b * q_dim);
+	s->hb = alloc_floats(b * hp->ffn_dim);
+	s->hb2 = alloc_floats(b * hp->ffn_dim);
+	s->scores = alloc_floats((size_t)nth * s->n_ctx);
+	s->mm_scratch = aligned_alloc(64, (scratch_size(s->m, s->n_batch) + 63) / 64 * 64 + 64);
+	s->logits = alloc_floats(hp->n_vocab);
+	s->logits_cap = 1;
+	if (!s->key_cache || !s->value_cache || !s->x || !s->xb || !s->q || !s->att || !s->hb ||
+	    !s->hb2 || !s->scores || !s->mm_scratch || !s->logits)
+		return llmos_fail(-ENOMEM, "session: out of memory for a context of %u", s->n_ctx);
+	return 0;
+}
+
+static int check_params(const struct llmos_model *m, const struct llmos_session_params *p,
+			uint32_t *n_ctx, uint32_t *n_batch, int *n_threads)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	*n_ctx = p && p->n_ctx ? p->n_ctx : (uint32_t)m->hp.n_ctx_train;
+	if (*n_ctx > MAX_CTX)
+		return llmos_fail(-EINVAL, "session: context %u is over the limit of %u", *n_ctx,
+				  MAX_CTX);
+	*n_batch = p && p->n_batch ? p->n_batch : DEFAULT_BATCH;
+	if (*n_batch > *n_ctx)
+		*n_batch = *n_ctx;
+	*n_threads = p && p->n_threads ? (int)p->n_threads : (int)(cpus > 0 ? cpus : 1);
+	if (*n_threads > 256)
+		return llmos_fail(-EINVAL, "session: %d threads is too many", *n_threads);
+	return 0;
+}
+
+int llmos_session_create(struct llmos_session **out, const struct llmos_model *m,
+			 const struct llmos_session_params *p)
+{
+	struct llmos_session *s;
+	int n_threads, ret;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return llmos_fail(-ENOMEM, "session: out of memory");
+	s->m = m;
+	ret = check_params(m, p, &s->n_ctx, &s->n_batch, &n_threads);
+	if (ret < 0)
+		goto out_free;
+	s->rope_theta_scale = powf(m->hp.rope_freq_base, -2.0f / (float)m->hp.rope_dim);
+	if (n_threads > 1) {
+		s->pool = llmos_pool_create(n_threads);
+		if (!s->pool) {
+			ret = llmos_fail(-errno, "session: cannot start %d threads", n_threads);
+			goto out_free;
+		}
+	}
+	ret = alloc_buffers(s);
+	if (ret < 0)
+		goto out_free;
+	*out = s;
+	return 0;
+out_free:
+	llmos_session_free(s);
+	return ret;
+}
+
+void llmos_session_free(struct llmos_session *s)
+{
+	if (!s)
+		return;
+	llmos_pool_destroy(s->pool);
+	free(s->key_cache);
+	free(s->value_cache);
+	free(s->x);
+	free(s->xb);
+	free(s->q);
+	free(s->att);
+	free(s->hb);
+	free(s->hb2);
+	free(s->scores);
+	free(s->mm_scratch);
+	free(s->logits);
+	free(s);
+}
+
+static int check_tokens(const struct llmos_session *s, const int32_t *ids, uint32_t n)
+{
+	uint32_t i;
+
+	if (n == 0)
+		return llmos_fail(-EINVAL, "eval: no tokens");
+	for (i = 0; i < n; i++)
+		if (ids[i] < 0 || ids[i] >= s->m->hp.n_vocab)
+			return llmos_fail(-EINVAL, "eval: token %u is id %d, outside the vocabulary "
+					  "of %d", i, ids[i], s->m->hp.n_vocab);
+	if ((uint64_t)s->pos + n > s->n_ctx)
+		return llmos_fail(-LLMOS_ECONTEXT, "eval: %u tokens at position %u do not fit in "
+				  "the context of %u tokens (use a larger context, -c)", n, s->pos,
+				  s->n_ctx);
+	return 0;
+}
+
+static int reserve_logits(struct llmos_session *s, uint32_t rows)
+{
+	float *p;
+
+	if (rows <= s->logits_cap)
+		return 0;
+	p = realloc(s->logits, (size_t)rows * s->m->hp.n_vocab * sizeof(float));
+	if (!p)
+		return llmos_fail(-ENOMEM, "eval: out of memory for %u rows of logits", rows);
+	s->logits = p;
+	s->logits_cap = rows;
+	return 0;
+}
+
+int llmos_session_eval(struct llmos_session *s, const int32_t *ids, uint32_t n,
+		       unsigned int flags)
+{
+	int all = !!(flags & LLMOS_EVAL_ALL_LOGITS), ret;
+	uint32_t done, chunk;
+
+	if (flags & ~LLMOS_EVAL_ALL_LOGITS)
+		return llmos_fail(-EINVAL, "eval: unknown flags 0x%x", flags);
+	if ((ret = check_tokens(s, ids, n)) || (all && (ret = reserve_logits(s, n))))
+		return ret;
+	s->n_logits = 0;
+	for (done = 0; done < n; done += chunk) {
+		chunk = n - done < s->n_batch ? n - done : s->n_batch;
+		ret = llmos_forward(s, ids + done, chunk, all, all ? done : 0);
+		if (ret < 0)
+			return ret;
+		s->pos += chunk;
+	}
+	s->n_logits = all ? n : 1;
+	s->logits_first = all ? 0 : n - 1;
+	return 0;
+}
+
+const float *llmos_session_logits(const struct llmos_session *s, uint32_t i)
+{
+	if (i < s->logits_first || i - s->logits_first >= s->n_logits)
+		return NULL;
+	return s->logits + (size_t)(i - s->logits_first) * s->m->hp.n_vocab;
+}
+
+uint32_t llmos_session_pos(const struct llmos_session *s)
+{
+	return s->pos;
+}
+
+uint32_t llmos_session_n_ctx(const struct llmos_session *s)
+{
+	return s->n_ctx;
+}
+
+void llmos_session_reset(struct llmos_session *s)
+{
+	s->pos = 0;
+	s->n_logits = 0;
+}

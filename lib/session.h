@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.h - a session's state: its KV cache, the activations of one
+ * forward step, and the thread pool that computes them.
+ */
+#ifndef LLMOS_SESSION_H
+#define LLMOS_SESSION_H
+
+#include <stdint.h>
+
+#include "model.h"
+#include "threadpool.h"
+
+struct llmos_session {
+	const struct llmos_model *m;
+	struct llmos_pool *pool;
+	uint32_t n_ctx;
+	uint32_t n_batch;
+	uint32_t pos;          /* positions filled in the KV cache */
+
+	float *key_cache;      /* (n_layers, n_ctx, kv_dim), RoPE applied */
+	float *value_cache;    /* (n_layers, n_ctx, kv_dim) */
+	float rope_theta_scale; /* base^(-2 / rope_dim) */
+
+	/* Activations of one step of up to n_batch tokens. */
+	float *x;              /* (n_batch, dim) the residual stream */
+	float *xb;             /* (n_batch, dim) normed input, or a matmul output */
+	float *q;              /* (n_batch, n_heads * head_dim) */
+	float *att;            /* (n_batch, n_heads * head_dim) attention output */
+	float *hb, *hb2;       /* (n_batch, ffn_dim) */
+	float *scores;         /* (n_threads, n_ctx) attention weights */
+	void *mm_scratch;      /* activations converted for quantized matmuls */
+
+	float *logits;         /* (logits_cap, n_vocab) */
+	uint32_t logits_cap;   /* rows allocated */
+	uint32_t n_logits;     /* rows valid after the last eval */
+	uint32_t logits_first; /* token index (in the last eval) of row 0 */
+};
+
+/* forward.c: run n tokens (n <= n_batch) at s->pos; logits of the last one
+ * or, with all_logits, of each into s->logits starting at row logits_row. */
+int llmos_forward(struct llmos_session *s, const int32_t *ids, uint32_t n, int all_logits,
+		  uint32_t logits_row);
+
+#endif /* LLMOS_SESSION_H */

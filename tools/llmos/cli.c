@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.c - helpers shared by the llmos tool's commands.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int cli_error(const char *cmd, const char *what, int err)
+{
+	const char *detail = llmos_last_error();
+
+	fprintf(stderr, "llmos %s: %s: %s%s%s\n", cmd, what, llmos_strerror(err),
+		*detail ? ": " : "", detail);
+	return 1;
+}
+
+int cli_int(const char *cmd, const char *opt, const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "llmos %s: %s wants a whole number from %ld to %ld, not '%s'\n",
+			cmd, opt, min, max, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int cli_float(const char *cmd, const char *opt, const char *s, float *out)
+{
+	char *end;
+	float v;
+
+	errno = 0;
+	v = strtof(s, &end);
+	if (errno || end == s || *end || !isfinite(v)) {
+		fprintf(stderr, "llmos %s: %s wants a number, not '%s'\n", cmd, opt, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int cli_load(const char *cmd, const char *path, struct llmos_model **m)
+{
+	int ret = llmos_model_load(m, path);
+
+	if (ret < 0) {
+		char what[512];
+
+		snprintf(what, sizeof(what), "cannot load '%s'", path);
+		return cli_error(cmd, what, ret);
+	}
+	return 0;
+}
+
+int cli_session(const char *cmd, struct llmos_model *m, uint32_t n_ctx, uint32_t n_threads,
+		uint32_t n_batch, struct llmos_session **s)
+{
+	struct llmos_session_params p = { n_ctx, n_threads, n_batch };
+	struct llmos_model_desc d;
+	int ret;
+
+	llmos_model_describe(m, &d);
+	if (n_ctx > d.n_ctx_train)
+		fprintf(stderr, "llmos %s: warning: context %u is larger than the %u positions the "
+				"model's metadata gives; quality may suffer past them\n",
+			cmd, n_ctx, d.n_ctx_train);
+	ret = llmos_session_create(s, m, &p);
+	if (ret < 0)
+		return cli_error(cmd, "cannot create a session", ret);
+	return 0;
+}
+
+int cli_read_file(const char *cmd, const char *path, char **buf, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0, got;
+	FILE *f = fopen(path, "rb");
+	char *p = NULL, *q;
+
+	if (!f) {
+		fprintf(stderr, "llmos %s: cannot open '%s': %s\n", cmd, path, strerror(errno));
+		return 1;
+	}
+	do {
+		q = realloc(p, cap + 1);
+		if (!q) {
+			fprintf(stderr, "llmos %s: out of memory reading '%s'\n", cmd, path);
+			free(p);
+			fclose(f);
+			return 1;
+		}
+		p = q;
+		got = fread(p + n, 1, cap - n, f);
+		n += got;
+		if (n == cap)
+			cap *= 2;
+	} while (got > 0);
+	if (ferror(f)) {
+		fprintf(stderr, "llmos %s: error reading '%s'\n", cmd, path);
+		free(p);
+		fclose(f);
+		return 1;
+	}
+	fclose(f);
+	p[n] = '\0';
+	*buf = p;
+	*len = n;
+	return 0;
+}

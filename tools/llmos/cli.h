@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - what the commands of the llmos tool share: option parsing helpers,
+ * error reporting, timing, and model/session setup.
+ */
+#ifndef LLMOS_CLI_H
+#define LLMOS_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "llmos/llmos.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_mkmodel(int argc, char **argv);
+
+/* Print "llmos CMD: what: <strerror>: <detail>" to stderr; returns 1. */
+int cli_error(const char *cmd, const char *what, int err);
+/* Parse a whole number in [min, max] or a float; print an error and return -1 if bad. */
+int cli_int(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
+int cli_float(const char *cmd, const char *opt, const char *s, float *out);
+double cli_now(void); /* seconds, monotonic */
+
+/* Load a model; warn on stderr when ctx is beyond the model's training context. */
+int cli_load(const char *cmd, const char *path, struct llmos_model **m);
+int cli_session(const char *cmd, struct llmos_model *m, uint32_t n_ctx, uint32_t n_threads,
+		uint32_t n_batch, struct llmos_session **s);
+/* Read a whole file into a NUL-terminated buffer. */
+int cli_read_file(const char *cmd, const char *path, char **buf, size_t *len);
+
+#endif /* LLMOS_CLI_H */

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the llmos tool, the application side of llmos: run a prompt,
+ * tokenize, measure perplexity and speed, make synthetic models.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int cmd_mode(int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "run", cmd_run, "generate text from a prompt" },
+	{ "tokenize", cmd_tokenize, "print the token ids of a text" },
+	{ "perplexity", cmd_perplexity, "perplexity of a model on a text file" },
+	{ "bench", cmd_bench, "prompt and generation speed in tokens/s" },
+	{ "mkmodel", cmd_mkmodel, "write a synthetic model of a given shape and type" },
+	{ "mode", cmd_mode, "say whether libllmos uses the kernel module or runs standalone" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: llmos COMMAND [ARGS]   ('llmos COMMAND --help' for its options)\n\n"
+		     "Run language models with libllmos.\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "  %-11s %s\n", "help", "print this help");
+}
+
+static int cmd_mode(int argc, char **argv)
+{
+	struct llmos_module_info info;
+	struct llmos *h;
+	int ret;
+
+	(void)argv;
+	if (argc > 1) {
+		printf("usage: llmos mode\n\nSay whether libllmos uses the kernel module or runs "
+		       "standalone.\n");
+		return 0;
+	}
+	ret = llmos_open(&h, 0);
+	if (ret < 0)
+		return cli_error("mode", "cannot open llmos", ret);
+	if (llmos_mode(h) == LLMOS_MODE_KERNEL) {
+		llmos_module_info(h, &info);
+		printf("kernel (llmos.ko %s)\n", info.version);
+	} else {
+		printf("standalone\n");
+	}
+	llmos_close(h);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("llmos %s\n", llmos_version());
+		return 0;
+	}
+	fprintf(stderr, "llmos: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
