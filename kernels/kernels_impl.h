@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kernels_impl.h - what the per-level kernel files and dispatch.c share:
+ * the table of kernels for one SIMD level, the functions that fill it, and
+ * portable inline fp16/bf16 conversions.  Not for use outside kernels/ and
+ * the matmul.
+ */
+#ifndef LLMOS_KERNELS_IMPL_H
+#define LLMOS_KERNELS_IMPL_H
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/*
+ * struct llmos_kernel_ops - every kernel of one SIMD level.  The scalar
+ * level fills all of it; higher levels start from a copy of the level below
+ * and replace what they speed up.
+ */
+struct llmos_kernel_ops {
+	struct llmos_type_traits traits[LLMOS_TYPE_COUNT];
+	void (*rmsnorm)(float *out, const float *x, const float *weight, int n, float eps);
+	void (*softmax)(float *x, int n);
+	void (*silu_mul)(float *gate, const float *up, int n);
+	void (*vec_add)(float *y, const float *x, int n);
+	void (*vec_mad)(float *y, const float *x, float a, int n);
+	float (*vec_dot_f32)(const float *x, const float *y, int n);
+};
+
+void llmos_kernels_fill_scalar(struct llmos_kernel_ops *ops);
+void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops);
+void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16);
+
+/* The kernels of the level in use (initialises dispatch on first call). */
+const struct llmos_kernel_ops *llmos_kernel_ops(void);
+
+static inline uint32_t llmos_f32_bits(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+static inline float llmos_bits_f32(uint32_t u)
+{
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+static inline float llmos_fp16_to_fp32_inline(llmos_fp16 h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+	uint32_t exp = (h >> 10) & 0x1f;
+	uint32_t man = h & 0x3ff;
+
+	if (exp == 0x1f)
+		return llmos_bits_f32(sign | 0x7f800000 | (man << 13));
+	if (exp == 0) {
+		/* zero or subnormal: man * 2^-24 is exact in fp32 */
+		float f = (float)man * 0x1p-24f;
+
+		return llmos_bits_f32(sign | llmos_f32_bits(f));
+	}
+	return llmos_bits_f32(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+/* Round to nearest even; NaNs stay NaN (quiet), as F16C's VCVTPS2PH does. */
+static inline llmos_fp16 llmos_fp32_to_fp16_inline(float f)
+{
+	uint32_t x = llmos_f32_bits(f);
+	uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+
+	x &= 0x7fffffff;
+	if (x > 0x7f800000)
+		return sign | 0x7e00 | ((x >> 13) & 0x3ff);
+	if (x >= 0x477ff000) /* 65520 and above round to infinity */
+		return sign | 0x7c00;
+	if (x < 0x38800000) {
+		/* below 2^-14: adding 0.5 leaves round(|f| * 2^24) in the mantissa */
+		float r = llmos_bits_f32(x) + 0.5f;
+
+		return sign | (uint16_t)(llmos_f32_bits(r) - 0x3f000000);
+	}
+	/* rebias the exponent by 15 - 127 and round the 13 dropped bits */
+	x += 0xc8000fffu + ((x >> 13) & 1);
+	return sign | (uint16_t)(x >> 13);
+}
+
+static inline float llmos_bf16_to_fp32_inline(llmos_bf16 h)
+{
+	return llmos_bits_f32((uint32_t)h << 16);
+}
+
+/* As ggml: NaNs are made quiet, everything else rounds to nearest even. */
+static inline llmos_bf16 llmos_fp32_to_bf16_inline(float f)
+{
+	uint32_t u = llmos_f32_bits(f);
+
+	if ((u & 0x7fffffff) > 0x7f800000)
+		return (llmos_bf16)((u >> 16) | 64);
+	return (llmos_bf16)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+#endif /* LLMOS_KERNELS_IMPL_H */

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * matmul.c - weight matrix times activations.  The activations are
+ * converted once to the weight type's vec_dot_type; then the output is cut
+ * into chunks of ROW_BLOCK rows by up to TOKEN_BLOCK tokens, handed out to
+ * the pool's threads through an atomic counter.  Within a chunk each
+ * weight row is dotted with every token of the block while it is in cache,
+ * so prefill reads the weights once per TOKEN_BLOCK tokens.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+
+#include "internal.h"
+#include "kernels_impl.h"
+#include "matmul.h"
+
+#define ROW_BLOCK_1 32     /* rows per chunk for a single token */
+#define ROW_BLOCK 16       /* rows per chunk for several tokens */
+#define TOKEN_BLOCK 64     /* tokens per chunk */
+#define PAR_CONVERT 16384  /* convert in parallel from this many elements */
+
+struct matmul_job {
+	const struct llmos_type_traits *wt;  /* weight type */
+	const struct llmos_type_traits *xt;  /* vec_dot_type */
+	float *out;
+	const char *w;
+	const char *x;       /* activations in vec_dot_type */
+	const float *xf;     /* activations as given */
+	size_t w_row;        /* bytes per weight row */
+	size_t x_row;        /* bytes per converted activation row */
+	int64_t rows;
+	int cols;
+	int n_tokens;
+	int row_block;
+	int row_chunks;      /* chunks along the rows */
+	int n_chunks;
+	_Alignas(64) _Atomic int next_chunk;
+};
+
+/* Convert blocks [b0, b1) of all tokens' rows, counted token after token. */
+static void convert_blocks(const struct matmul_job *job, int64_t b0, int64_t b1)
+{
+	int64_t bs = job->xt->block_size;
+	int64_t nb = job->cols / bs;
+
+	while (b0 < b1) {
+		int64_t t = b0 / nb, first = b0 % nb;
+		int64_t last = t * nb + nb < b1 ? nb : b1 - t * nb;
+		const float *src = job->xf + t * job->cols + first * bs;
+		char *dst = (char *)job->x + t * job->x_row + first * (int64_t)job->xt->type_size;
+
+		job->xt->from_float(src, dst, (last - first) * bs);
+		b0 = t * nb + last;
+	}
+}
+
+static void convert_worker(void *arg, int ith, int nth)
+{
+	const struct matmul_job *job = arg;
+	int64_t total = (int64_t)job->n_tokens * (job->cols / job->xt->block_size);
+
+	convert_blocks(job, total * ith / nth, total * (ith + 1) / nth);
+}
+
+static void run_chunk(const struct matmul_job *job, int chunk)
+{
+	int64_t r0 = (int64_t)(chunk % job->row_chunks) * job->row_block;
+	int64_t r1 = r0 + job->row_block < job->rows ? r0 + job->row_block : job->rows;
+	int t0 = chunk / job->row_chunks * TOKEN_BLOCK;
+	int t1 = t0 + TOKEN_BLOCK < job->n_tokens ? t0 + TOKEN_BLOCK : job->n_tokens;
+	llmos_vec_dot_fn dot = job->wt->vec_dot;
+
+	for (int64_t r = r0; r < r1; r++) {
+		const char *wrow = job->w + r * job->w_row;
+
+		for (int t = t0; t < t1; t++)
+			dot(job->cols, &job->out[t * job->rows + r], wrow, job->x + t * job->x_row);
+	}
+}
+
+static void matmul_worker(void *arg, int ith, int nth)
+{
+	struct matmul_job *job = arg;
+
+	for (int c = ith; c < job->n_chunks;
+	     c = atomic_fetch_add_explicit(&job->next_chunk, 1, memory_order_relaxed))
+		run_chunk(job, c);
+	(void)nth;
+}
+
+static int check_args(const struct llmos_type_traits *wt, int64_t rows, int64_t cols,
+		      int n_tokens)
+{
+	if (!wt || !wt->vec_dot)
+		return llmos_fail(-EINVAL, "matmul: weight type has no vec_dot");
+	if (rows <= 0 || cols <= 0 || n_tokens <= 0 || cols > INT_MAX)
+		return llmos_fail(-EINVAL, "matmul: bad sizes %lld x %lld, %d tokens",
+				  (long long)rows, (long long)cols, n_tokens);
+	if (cols % wt->block_size)
+		return llmos_fail(-EINVAL, "matmul: %lld columns not a multiple of %s's block %lld",
+				  (long long)cols, wt->name, (long long)wt->block_size);
+	return 0;
+}
+
+size_t llmos_matmul_scratch_size(enum llmos_type wtype, int64_t cols, int n_tokens)
+{
+	const struct llmos_type_traits *wt = llmos_type_traits(wtype);
+
+	if (!wt || !wt->vec_dot || cols <= 0 || n_tokens <= 0 || cols % wt->block_size)
+		return 0;
+	if (wt->vec_dot_type == LLMOS_TYPE_F32)
+		return 0;
+	return llmos_row_size(wt->vec_dot_type, cols) * (size_t)n_tokens;
+}
+
+static void convert_activations(struct llmos_pool *pool, struct matmul_job *job, void *scratch)
+{
+	if (job->xt == llmos_type_traits(LLMOS_TYPE_F32)) {
+		job->x = (const char *)job->xf;
+		return;
+	}
+	job->x = scratch;
+	if ((int64_t)job->n_tokens * job->cols >= PAR_CONVERT)
+		llmos_pool_run(pool, convert_worker, job);
+	else
+		convert_worker(job, 0, 1);
+}
+
+int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_type wtype,
+		 int64_t rows, int64_t cols, const float *x, int n_tokens, void *scratch)
+{
+	const struct llmos_type_traits *wt = llmos_type_traits(wtype);
+	int err = check_args(wt, rows, cols, n_tokens);
+	struct matmul_job job;
+
+	if (err)
+		return err;
+	job = (struct matmul_job){
+		.wt = wt,
+		.xt = llmos_type_traits(wt->vec_dot_type),
+		.out = out,
+		.w = w,
+		.xf = x,
+		.w_row = llmos_row_size(wtype, cols),
+		.x_row = llmos_row_size(wt->vec_dot_type, cols),
+		.rows = rows,
+		.cols = (int)cols,
+		.n_tokens = n_tokens,
+		.row_block = n_tokens == 1 ? ROW_BLOCK_1 : ROW_BLOCK,
+	};
+	if (rows / job.row_block + 1 > INT_MAX / (n_tokens / TOKEN_BLOCK + 1))
+		return llmos_fail(-EINVAL, "matmul: too many rows (%lld)", (long long)rows);
+	job.row_chunks = (int)((rows + job.row_block - 1) / job.row_block);
+	job.n_chunks = job.row_chunks * ((n_tokens + TOKEN_BLOCK - 1) / TOKEN_BLOCK);
+	convert_activations(pool, &job, scratch);
+	atomic_init(&job.next_chunk, llmos_pool_threads(pool));
+	llmos_pool_run(pool, matmul_worker, &job);
+	return 0;
+}
