@@ -89,7 +89,7 @@ int llmos_session_create(struct llmos_session **out, const struct llmos_model *m
 			 const struct llmos_session_params *p)
 {
 	struct llmos_session *s;
-	int n_threads, ret;
+	int n_threads = 1, ret;
 
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
@@ -190,11 +190,13 @@ int llmos_session_eval(struct llmos_session *s, const int32_t *ids, uint32_t n,
 	return 0;
 }
 
-const float *llmos_session_logits(const struct llmos_session *s, uint32_t i)
+const float *llmos_session_logits(const struct llmos_session *s, int32_t i)
 {
-	if (i < s->logits_first || i - s->logits_first >= s->n_logits)
+	int64_t row = i < 0 ? (int64_t)s->n_logits + i : (int64_t)i - s->logits_first;
+
+	if (!s->n_logits || row < 0 || row >= s->n_logits)
 		return NULL;
-	return s->logits + (size_t)(i - s->logits_first) * s->m->hp.n_vocab;
+	return s->logits + (size_t)row * s->m->hp.n_vocab;
 }
 
 uint32_t llmos_session_pos(const struct llmos_session *s)

@@ -143,8 +143,12 @@ void llmos_session_free(struct llmos_session *s);
  */
 int llmos_session_eval(struct llmos_session *s, const int32_t *ids, uint32_t n,
 		       unsigned int flags);
-/* Logits of token i of the last eval (i = n - 1 unless ALL_LOGITS); NULL if out of range. */
-const float *llmos_session_logits(const struct llmos_session *s, uint32_t i);
+/*
+ * Logits (n_vocab values) of token i of the last eval; a negative i counts
+ * from the end (-1: the last token).  Only the last token has logits unless
+ * the eval asked for ALL_LOGITS.  NULL if there are none for i.
+ */
+const float *llmos_session_logits(const struct llmos_session *s, int32_t i);
 uint32_t llmos_session_pos(const struct llmos_session *s);
 uint32_t llmos_session_n_ctx(const struct llmos_session *s);
 void llmos_session_reset(struct llmos_session *s);

@@ -66,7 +66,7 @@ static int score_chunks(struct llmos_session *s, const struct llmos_model_desc *
 		if (ret < 0)
 			return cli_error("perplexity", "evaluation failed", ret);
 		for (i = first; i < ctx - 1; i++, counted++)
-			total += nll(llmos_session_logits(s, (uint32_t)i), (int)d->n_vocab,
+			total += nll(llmos_session_logits(s, i), (int)d->n_vocab,
 				     ids[(size_t)c * ctx + i + 1]);
 		printf("[%d]%.4f%s", c + 1, exp(total / counted), c + 1 < n_chunks ? "," : "\n");
 		fflush(stdout);

@@ -180,11 +180,13 @@ static int generate(struct generation *g, const struct run_opts *o)
 	fflush(stdout);
 	t0 = cli_now();
 	while (o->n_predict < 0 || g->n_gen < o->n_predict) {
-		id = llmos_sampler_sample(g->smp, llmos_session_logits(g->s, 0));
+		id = llmos_sampler_sample(g->smp, llmos_session_logits(g->s, -1));
 		if (id == d.eos)
 			break;
 		g->n_gen++;
 		emit(g, id);
+		if (o->n_predict >= 0 && g->n_gen >= o->n_predict)
+			break;
 		if (llmos_session_pos(g->s) >= llmos_session_n_ctx(g->s)) {
 			fprintf(stderr, "\nllmos run: the context of %u tokens is full\n",
 				llmos_session_n_ctx(g->s));
@@ -205,8 +207,9 @@ static void report(const struct generation *g)
 
 	if (n > 0)
 		fwrite(tail, 1, (size_t)n, stdout);
+	fputc('\n', stdout);
 	fflush(stdout);
-	fprintf(stderr, "\nllmos run: prompt %d tokens, %.1f tokens/s; generated %d tokens, "
+	fprintf(stderr, "llmos run: prompt %d tokens, %.1f tokens/s; generated %d tokens, "
 			"%.1f tokens/s\n", g->n_prompt,
 		g->t_prompt > 0 ? g->n_prompt / g->t_prompt : 0.0, g->n_gen,
 		g->t_gen > 0 ? g->n_gen / g->t_gen : 0.0);
