@@ -23,38 +23,11 @@ static inline __mmask16 tail_mask16(int left)
 	return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
 
-/* Two 32-byte block payloads side by side in one register. */
-static inline __m512i load_2x32(const int8_t *a, const int8_t *b)
-{
-	return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
-				  _mm256_loadu_si256((const __m256i *)b), 1);
-}
-
-/* Scale d0 for the int32 lanes 0..7 (first block), d1 for 8..15. */
-static inline __m512 scales_2(float d0, float d1)
-{
-	return _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
-}
-
-/* 16 int32 lanes, 8 per block, summing to dot(x, y) of int8 (y != -128). */
-static inline __m512i dot_i8_2blocks(__m512i x, __m512i y)
-{
-	__mmask64 neg = _mm512_movepi8_mask(x);
-	__m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
-
-	return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), sy);
-}
-
-/* The same for one block in a 256-bit register. */
-static inline __m256i dot_i8_block(const int8_t *xq, const int8_t *yq)
-{
-	__m256i x = _mm256_loadu_si256((const __m256i *)xq);
-	__m256i y = _mm256_loadu_si256((const __m256i *)yq);
-
-	return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(x, x),
-				   _mm256_sign_epi8(y, x));
-}
-
+/*
+ * Int8 dots run on 256-bit registers, one block each, two accumulators:
+ * on Zen 4 (512-bit ops split in two) that beats packing two blocks into a
+ * zmm, which costs lane inserts for the data and the scales.
+ */
 static inline float hsum256_ps(__m256 v)
 {
 	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -64,68 +37,14 @@ static inline float hsum256_ps(__m256 v)
 	return _mm_cvtss_f32(s);
 }
 
-/* Sum of acc plus one block's lanes scaled by d, if there is an odd block. */
-static inline float finish_dot(__m512 acc, __m256i last, float d, int odd)
+/* 8 int32 lanes summing to dot(x, y) of int8 (y != -128). */
+static inline __m256i dot_i8_block(const int8_t *xq, const int8_t *yq)
 {
-	__m256 a = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));
+	__m256i x = _mm256_loadu_si256((const __m256i *)xq);
+	__m256i y = _mm256_loadu_si256((const __m256i *)yq);
 
-	if (odd)
-		a = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(last), a);
-	return hsum256_ps(a);
-}
-
-static void vec_dot_q8_0_q8_0(int n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q8_0 *x = vx, *y = vy;
-	__m512 acc = _mm512_setzero_ps();
-	int nb = n / QK8_0, i = 0;
-
-	for (; i + 1 < nb; i += 2) {
-		__m512i p = dot_i8_2blocks(load_2x32(x[i].qs, x[i + 1].qs),
-					   load_2x32(y[i].qs, y[i + 1].qs));
-		__m512 d = scales_2(fp16(x[i].d) * fp16(y[i].d),
-				    fp16(x[i + 1].d) * fp16(y[i + 1].d));
-
-		acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
-	}
-	if (i < nb)
-		*s = finish_dot(acc, dot_i8_block(x[i].qs, y[i].qs),
-				fp16(x[i].d) * fp16(y[i].d), 1);
-	else
-		*s = finish_dot(acc, _mm256_setzero_si256(), 0.0f, 0);
-}
-
-static void vec_dot_q8_1_q8_0(int n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q8_1 *x = vx;
-	const struct block_q8_0 *y = vy;
-	__m512 acc = _mm512_setzero_ps();
-	int nb = n / QK8_1, i = 0;
-
-	for (; i + 1 < nb; i += 2) {
-		__m512i p = dot_i8_2blocks(load_2x32(x[i].qs, x[i + 1].qs),
-					   load_2x32(y[i].qs, y[i + 1].qs));
-		__m512 d = scales_2(fp16(x[i].d) * fp16(y[i].d),
-				    fp16(x[i + 1].d) * fp16(y[i + 1].d));
-
-		acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
-	}
-	if (i < nb)
-		*s = finish_dot(acc, dot_i8_block(x[i].qs, y[i].qs),
-				fp16(x[i].d) * fp16(y[i].d), 1);
-	else
-		*s = finish_dot(acc, _mm256_setzero_si256(), 0.0f, 0);
-}
-
-/* Nibbles of two blocks in y's element order: lo0 hi0 lo1 hi1 (16 bytes each). */
-static inline __m512i nibbles_2blocks(const uint8_t *q0, const uint8_t *q1)
-{
-	__m256i v = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)q1),
-				     _mm_loadu_si128((const __m128i *)q0));
-	__m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
-
-	both = _mm512_and_si512(both, _mm512_set1_epi8(0x0f));
-	return _mm512_shuffle_i64x2(both, both, _MM_SHUFFLE(3, 1, 2, 0));
+	return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(x, x),
+				   _mm256_sign_epi8(y, x));
 }
 
 static inline __m256i nibbles_block(const uint8_t *q)
@@ -136,68 +55,82 @@ static inline __m256i nibbles_block(const uint8_t *q)
 }
 
 /* sum((q - 8) * y) = dpbusd(q, y) - dpbusd(8, y) */
-static inline __m512i dot_q4_0_2blocks(__m512i q, __m512i y)
+static inline __m256i dot_q4_0_block(const uint8_t *xq, const int8_t *yq)
 {
-	__m512i zero = _mm512_setzero_si512();
+	__m256i zero = _mm256_setzero_si256();
+	__m256i y = _mm256_loadu_si256((const __m256i *)yq);
 
-	return _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, q, y),
-				_mm512_dpbusd_epi32(zero, _mm512_set1_epi8(8), y));
+	return _mm256_sub_epi32(_mm256_dpbusd_epi32(zero, nibbles_block(xq), y),
+				_mm256_dpbusd_epi32(zero, _mm256_set1_epi8(8), y));
+}
+
+static inline __m256i dot_u4_block(const uint8_t *xq, const int8_t *yq)
+{
+	return _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles_block(xq),
+				   _mm256_loadu_si256((const __m256i *)yq));
+}
+
+static inline __m256 scaled(__m256i p, float d, __m256 acc)
+{
+	return _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), acc);
+}
+
+/* The loop shared by the int8-style dots; BLOCK_DOT gives block i's int32 lanes. */
+#define QDOT_LOOP(nb, BLOCK_DOT, SCALE, EXTRA)                             \
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();     \
+	int i = 0;                                                         \
+	for (; i + 1 < (nb); i += 2) {                                     \
+		acc0 = scaled(BLOCK_DOT(i), SCALE(i), acc0);               \
+		acc1 = scaled(BLOCK_DOT(i + 1), SCALE(i + 1), acc1);       \
+		EXTRA(i);                                                  \
+		EXTRA(i + 1);                                              \
+	}                                                                  \
+	if (i < (nb)) {                                                    \
+		acc0 = scaled(BLOCK_DOT(i), SCALE(i), acc0);               \
+		EXTRA(i);                                                  \
+	}
+
+#define SCALE_XY(i) (fp16(x[i].d) * fp16(y[i].d))
+#define NO_EXTRA(i) ((void)0)
+#define DOT_Q8(i) dot_i8_block(x[i].qs, y[i].qs)
+#define DOT_Q4_0(i) dot_q4_0_block(x[i].qs, y[i].qs)
+#define DOT_Q4_1(i) dot_u4_block(x[i].qs, y[i].qs)
+#define SUM_MS(i) (summs += fp16(x[i].m) * fp16(y[i].s))
+
+static void vec_dot_q8_0_q8_0(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q8_0 *x = vx, *y = vy;
+
+	QDOT_LOOP(n / QK8_0, DOT_Q8, SCALE_XY, NO_EXTRA)
+	*s = hsum256_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static void vec_dot_q8_1_q8_0(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q8_1 *x = vx;
+	const struct block_q8_0 *y = vy;
+
+	QDOT_LOOP(n / QK8_1, DOT_Q8, SCALE_XY, NO_EXTRA)
+	*s = hsum256_ps(_mm256_add_ps(acc0, acc1));
 }
 
 static void vec_dot_q4_0_q8_0(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_0 *x = vx;
 	const struct block_q8_0 *y = vy;
-	__m512 acc = _mm512_setzero_ps();
-	int nb = n / QK4_0, i = 0;
 
-	for (; i + 1 < nb; i += 2) {
-		__m512i p = dot_q4_0_2blocks(nibbles_2blocks(x[i].qs, x[i + 1].qs),
-					     load_2x32(y[i].qs, y[i + 1].qs));
-		__m512 d = scales_2(fp16(x[i].d) * fp16(y[i].d),
-				    fp16(x[i + 1].d) * fp16(y[i + 1].d));
-
-		acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
-	}
-	if (i < nb) {
-		__m256i zero = _mm256_setzero_si256();
-		__m256i yv = _mm256_loadu_si256((const __m256i *)y[i].qs);
-		__m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(zero, nibbles_block(x[i].qs), yv),
-					     _mm256_dpbusd_epi32(zero, _mm256_set1_epi8(8), yv));
-
-		*s = finish_dot(acc, p, fp16(x[i].d) * fp16(y[i].d), 1);
-	} else {
-		*s = finish_dot(acc, _mm256_setzero_si256(), 0.0f, 0);
-	}
+	QDOT_LOOP(n / QK4_0, DOT_Q4_0, SCALE_XY, NO_EXTRA)
+	*s = hsum256_ps(_mm256_add_ps(acc0, acc1));
 }
 
 static void vec_dot_q4_1_q8_1(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_1 *x = vx;
 	const struct block_q8_1 *y = vy;
-	__m512 acc = _mm512_setzero_ps();
 	float summs = 0.0f;
-	int nb = n / QK4_1, i = 0;
 
-	for (; i + 1 < nb; i += 2) {
-		__m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(),
-						nibbles_2blocks(x[i].qs, x[i + 1].qs),
-						load_2x32(y[i].qs, y[i + 1].qs));
-		__m512 d = scales_2(fp16(x[i].d) * fp16(y[i].d),
-				    fp16(x[i + 1].d) * fp16(y[i + 1].d));
-
-		summs += fp16(x[i].m) * fp16(y[i].s) + fp16(x[i + 1].m) * fp16(y[i + 1].s);
-		acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
-	}
-	if (i < nb) {
-		__m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles_block(x[i].qs),
-						_mm256_loadu_si256((const __m256i *)y[i].qs));
-
-		summs += fp16(x[i].m) * fp16(y[i].s);
-		*s = finish_dot(acc, p, fp16(x[i].d) * fp16(y[i].d), 1) + summs;
-	} else {
-		*s = finish_dot(acc, _mm256_setzero_si256(), 0.0f, 0) + summs;
-	}
+	QDOT_LOOP(n / QK4_1, DOT_Q4_1, SCALE_XY, SUM_MS)
+	*s = hsum256_ps(_mm256_add_ps(acc0, acc1)) + summs;
 }
 
 /* ---- float dots and rows ---- */
@@ -241,9 +174,8 @@ static inline __m512 load_f32x16(const float *p, __mmask16 m)
 							_mm512_add_ps(a2, a3)));        \
 	}
 
+/* F16 dots (and BF16 ones without AVX512_BF16) keep the AVX2 kernel: faster on Zen 4. */
 FLOAT_DOT(vec_dot_f32, float, load_f32x16)
-FLOAT_DOT(vec_dot_f16, llmos_fp16, load_f16x16)
-FLOAT_DOT(vec_dot_bf16, llmos_bf16, load_bf16x16)
 
 /* BF16 pairs multiplied and summed into fp32 by VDPBF16PS, 32 per step. */
 static void vec_dot_bf16_dp(int n, float *s, const void *vx, const void *vy)
@@ -483,10 +415,10 @@ void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16)
 	struct llmos_type_traits *t = ops->traits;
 
 	t[LLMOS_TYPE_F32].vec_dot = vec_dot_f32;
-	t[LLMOS_TYPE_F16].vec_dot = vec_dot_f16;
 	t[LLMOS_TYPE_F16].to_float = f16_to_float;
 	t[LLMOS_TYPE_F16].from_float = f16_from_float;
-	t[LLMOS_TYPE_BF16].vec_dot = has_bf16 ? vec_dot_bf16_dp : vec_dot_bf16;
+	if (has_bf16)
+		t[LLMOS_TYPE_BF16].vec_dot = vec_dot_bf16_dp;
 	t[LLMOS_TYPE_BF16].to_float = bf16_to_float;
 	t[LLMOS_TYPE_BF16].from_float = bf16_from_float;
 	t[LLMOS_TYPE_Q8_0].vec_dot = vec_dot_q8_0_q8_0;
