@@ -6,7 +6,8 @@
 #   make check        unit tests on the host
 #   make vm-test      selftests inside the VM (needs tools/setup-deps once)
 #   make test         both
-#   make run          the README's main job
+#   make run          the README's main job: generate text (MODEL=, PROMPT=, N=)
+#   make vm-info      what the module reports, inside the VM
 #   make vm-shell     an interactive shell in the VM with the module loaded
 #   make SAN=1 ...    build with ASan and UBSan into build-san/
 #   make V=1 ...      show full commands
@@ -53,7 +54,7 @@ $(BUILD)/obj/kernels/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq \
 	-mavx512vnni -mavx512bf16 -mfma -mf16c -mavx2
 
-.PHONY: all lib tools tests module selftests check vm-test test run vm-shell clean help
+.PHONY: all lib tools tests module selftests check vm-test test run vm-info vm-shell clean help
 .SECONDARY:
 all: lib tools tests
 
@@ -116,8 +117,8 @@ module: check-deps
 	@mkdir -p $(BUILD)
 	$(Q)cp llmos.ko $(BUILD)/llmos.ko
 
-check: tests uapi-check
-	$(Q)tools/run-unit-tests $(UNIT_TESTS)
+check: tests tools uapi-check
+	$(Q)LLMOS_BIN=$(BUILD)/bin tools/run-unit-tests $(UNIT_TESTS)
 
 # The UAPI header must stand alone and compile as C90 (as kernel UAPI does).
 uapi-check:
@@ -132,7 +133,22 @@ vm-test: module selftests tools
 
 test: check vm-test
 
-run: tools module
+# The README's main job: generate text from MODEL (the first GGUF in the
+# git-ignored models/ folder, else the shared reference model).
+MODEL ?= $(firstword $(wildcard models/*.gguf) $(wildcard ../shared/models/stories260K-f32.gguf))
+PROMPT ?= Once upon a time
+N ?= 200
+CTX ?= 256
+TEMP ?= 0.8
+run: tools
+	@if [ -z "$(MODEL)" ]; then \
+		echo "make run: no model found. Put a GGUF file (llama architecture, e.g. a"; \
+		echo "TinyStories or Llama model in f32/f16/bf16/q8_0/q4_0/q4_1) into models/,"; \
+		echo "or give one: make run MODEL=path/to/model.gguf"; exit 1; fi
+	$(Q)$(BUILD)/bin/llmos run -m "$(MODEL)" -p "$(PROMPT)" -n $(N) -c $(CTX) --temp $(TEMP)
+
+# What the module reports, from inside the VM.
+vm-info: tools module
 	$(Q)BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) tools/vm-run -- llmosctl info
 
 vm-shell: module tools selftests

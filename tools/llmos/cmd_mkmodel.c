@@ -160,14 +160,18 @@ static int fill_rows(void *ctx, void *buf, uint64_t pos, size_t len)
 	return 0;
 }
 
+/*
+ * The writer calls fill only when it writes, so each tensor needs a filler
+ * of its own that lives until then.
+ */
 static int add_tensor(struct gguf_writer *w, struct filler *f, const char *name,
 		      enum llmos_type type, int64_t rows, int64_t cols, float value)
 {
 	uint64_t ne[2] = { (uint64_t)cols, (uint64_t)rows };
 
-	f[0].type = type;
-	f[0].cols = cols;
-	f[0].value = value;
+	f->type = type;
+	f->cols = cols;
+	f->value = value;
 	return gguf_writer_add_tensor_fill(w, name, type, rows > 1 ? 2 : 1, ne, fill_rows, f);
 }
 
@@ -268,26 +272,15 @@ static int add_layer(struct gguf_writer *w, struct filler *f, const struct shape
 	if ((ret = add_tensor(w, &f[0], name, LLMOS_TYPE_F32, 1, sh->dim, 1.0f)))
 		return ret;
 	snprintf(name, sizeof(name), "blk.%d.ffn_norm.weight", l);
-	if ((ret = add_tensor(w, &f[0], name, LLMOS_TYPE_F32, 1, sh->dim, 1.0f)))
+	if ((ret = add_tensor(w, &f[1], name, LLMOS_TYPE_F32, 1, sh->dim, 1.0f)))
 		return ret;
 	for (i = 0; i < sizeof(mats) / sizeof(mats[0]); i++) {
 		snprintf(name, sizeof(name), "blk.%d.%s.weight", l, mats[i].name);
-		if ((ret = add_tensor(w, &f[0], name, sh->type, mats[i].rows, mats[i].cols, 0)))
+		if ((ret = add_tensor(w, &f[2 + i], name, sh->type, mats[i].rows, mats[i].cols, 0)))
 			return ret;
 	}
 	return 0;
 }
-
-/*
- * Tensors are added with one shared filler: the writer calls fill in the
- * order tensors were added, and each add_tensor() call only records the
- * type and width, so the filler is re-pointed per tensor through a table.
- */
-struct mk_state {
-	struct shape sh;
-	struct filler *fillers;
-	size_t n_fillers;
-};
 
 int cmd_mkmodel(int argc, char **argv)
 {
