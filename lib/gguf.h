@@ -93,7 +93,10 @@ struct gguf_tensor {
 
 struct gguf_file;
 
-/* Map path read-only and parse it; *out is freed by gguf_close(). */
+/*
+ * Map path read-only and parse it; *out is freed by gguf_close().  As with
+ * any mapping, a file truncated by someone else while mapped raises SIGBUS.
+ */
 int gguf_open(struct gguf_file **out, const char *path);
 /* Parse memory the caller owns and keeps alive until gguf_close(). */
 int gguf_parse(struct gguf_file **out, const void *data, size_t size);

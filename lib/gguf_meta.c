@@ -196,6 +196,22 @@ static int to_float(const struct gguf_kv *kv, double *v)
 	return 0;
 }
 
+/* An f64 whose magnitude is beyond float's range does not fit f32. */
+static int to_f32(const struct gguf_kv *kv, float *out)
+{
+	double v = 0;
+	int ret = to_float(kv, &v);
+
+	if (ret)
+		return ret;
+	if (__builtin_isfinite(v) && !__builtin_isfinite((float)v))
+		return llmos_fail(-LLMOS_EFORMAT,
+				  "gguf: key '%.*s' at byte %" PRIu64 ": value %g does not fit f32",
+				  (int)kv->key.len, kv->key.ptr, kv->file_offset, v);
+	*out = (float)v;
+	return 0;
+}
+
 static int lookup(const struct gguf_file *f, const char *key, const struct gguf_kv **kv)
 {
 	*kv = gguf_find_key(f, key);
@@ -261,12 +277,10 @@ int gguf_get_f64(const struct gguf_file *f, const char *key, double *out)
 
 int gguf_get_f32(const struct gguf_file *f, const char *key, float *out)
 {
-	double v = 0;
-	int ret = gguf_get_f64(f, key, &v);
+	const struct gguf_kv *kv;
+	int ret = lookup(f, key, &kv);
 
-	if (!ret)
-		*out = (float)v;
-	return ret;
+	return ret ? ret : to_f32(kv, out);
 }
 
 int gguf_get_bool(const struct gguf_file *f, const char *key, bool *out)
@@ -377,14 +391,9 @@ int gguf_arr_get_i64(const struct gguf_kv *kv, uint64_t i, int64_t *out)
 int gguf_arr_get_f32(const struct gguf_kv *kv, uint64_t i, float *out)
 {
 	struct gguf_kv e;
-	double v = 0;
 	int ret = arr_elem(kv, i, &e);
 
-	if (!ret)
-		ret = to_float(&e, &v);
-	if (!ret)
-		*out = (float)v;
-	return ret;
+	return ret ? ret : to_f32(&e, out);
 }
 
 int gguf_arr_get_str(const struct gguf_kv *kv, uint64_t i, const char **s, uint64_t *len)

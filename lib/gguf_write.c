@@ -368,6 +368,8 @@ int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, uint32_t typ
 {
 	struct wtensor t = { .data = data };
 
+	if (!data)
+		return llmos_fail(-EINVAL, "gguf writer: tensor '%s': no data", name);
 	return add_tensor(w, name, type, n_dims, ne, &t);
 }
 
@@ -376,6 +378,8 @@ int gguf_writer_add_tensor_fill(struct gguf_writer *w, const char *name, uint32_
 {
 	struct wtensor t = { .fill = fill, .ctx = ctx };
 
+	if (!fill)
+		return llmos_fail(-EINVAL, "gguf writer: tensor '%s': no fill callback", name);
 	return add_tensor(w, name, type, n_dims, ne, &t);
 }
 
@@ -408,6 +412,8 @@ static int out_put(struct out *o, const void *p, uint64_t n)
 {
 	int ret;
 
+	if (!n)
+		return 0;
 	if (o->len + n <= OUT_BUF_SIZE) {
 		memcpy(o->buf + o->len, p, n);
 		o->len += n;

@@ -642,6 +642,7 @@ static void test_writer_refuses(void **state)
 	static const uint64_t ne[2] = { 32, 2 }, ne0[2] = { 0, 2 }, odd[1] = { 48 };
 	static const uint64_t huge[4] = { 1ull << 32, 1ull << 32, 1ull << 32, 1 };
 	struct gguf_writer *w;
+	static const float dummy[64];
 	char name[65];
 
 	(void)state;
@@ -653,21 +654,42 @@ static void test_writer_refuses(void **state)
 	assert_int_equal(gguf_writer_set_alignment(w, 0), -EINVAL);
 	assert_int_equal(gguf_writer_set_alignment(w, 48), -EINVAL);
 	assert_int_equal(gguf_writer_add_arr(w, "a", GGUF_TYPE_STRING, NULL, 0), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, NULL), 0);
-	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, NULL), -EEXIST);
-	assert_int_equal(gguf_writer_add_tensor(w, "", 0, 2, ne, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 0, ne, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 5, ne, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 2, ne0, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 200, 2, ne, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 8, 1, odd, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 3, huge, NULL), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, NULL), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor_fill(w, "t", 0, 2, ne, NULL, NULL), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, dummy), 0);
+	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, dummy), -EEXIST);
+	assert_int_equal(gguf_writer_add_tensor(w, "", 0, 2, ne, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 0, ne, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 5, ne, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 2, ne0, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 200, 2, ne, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 8, 1, odd, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 3, huge, dummy), -EINVAL);
 	memset(name, 'x', 64);
 	name[64] = '\0';
-	assert_int_equal(gguf_writer_add_tensor(w, name, 0, 2, ne, NULL), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, name, 0, 2, ne, dummy), -EINVAL);
 	name[63] = '\0';
-	assert_int_equal(gguf_writer_add_tensor(w, name, 0, 2, ne, NULL), 0);
+	assert_int_equal(gguf_writer_add_tensor(w, name, 0, 2, ne, dummy), 0);
 	gguf_writer_free(w);
+}
+
+static void test_writer_empty(void **state)
+{
+	struct gguf_writer *w;
+	struct gguf_file *f;
+	char path[256];
+
+	(void)state;
+	assert_int_equal(gguf_writer_new(&w), 0);
+	tmp_path(path, sizeof(path), "empty-writer.gguf");
+	assert_int_equal(gguf_writer_write(w, path, 0), 0);
+	gguf_writer_free(w);
+	assert_int_equal(gguf_open(&f, path), 0);
+	assert_int_equal(gguf_kv_count(f), 0);
+	assert_int_equal(gguf_tensor_count(f), 0);
+	assert_null(gguf_find_tensor(f, "x"));
+	assert_null(gguf_find_key(f, "x"));
+	gguf_close(f);
 }
 
 /* ---- getters -------------------------------------------------------------- */
@@ -694,6 +716,8 @@ static void test_getter_conversions(void **state)
 	assert_int_equal(gguf_writer_add_u32(w, "small", 7), 0);
 	assert_int_equal(gguf_writer_add_str(w, "name", "x"), 0);
 	assert_int_equal(gguf_writer_add_bool(w, "flag", false), 0);
+	assert_int_equal(gguf_writer_add_f64(w, "huge", 1e300), 0);
+	assert_int_equal(gguf_writer_add_f64(w, "inf", 1.0 / 0.0), 0);
 	tmp_path(path, sizeof(path), "getters.gguf");
 	assert_int_equal(gguf_writer_write(w, path, 0), 0);
 	gguf_writer_free(w);
@@ -722,6 +746,10 @@ static void test_getter_conversions(void **state)
 	assert_int_equal(gguf_get_bool(f, "flag", &b), 0);
 	assert_false(b);
 	assert_int_equal(gguf_get_arr(f, "name", GGUF_TYPE_COUNT, &kv), -LLMOS_EFORMAT);
+	assert_int_equal(gguf_get_f32(f, "huge", &f32), -LLMOS_EFORMAT);
+	assert_non_null(strstr(llmos_last_error(), "does not fit f32"));
+	assert_int_equal(gguf_get_f32(f, "inf", &f32), 0);
+	assert_true(isinf(f32));
 	assert_int_equal(gguf_get_u32(f, "missing", &u32), -ENOENT);
 	assert_non_null(strstr(llmos_last_error(), "'missing'"));
 	gguf_close(f);
@@ -1103,6 +1131,7 @@ int main(void)
 		cmocka_unit_test(test_writer_roundtrip_aligned),
 		cmocka_unit_test(test_writer_atomic),
 		cmocka_unit_test(test_writer_refuses),
+		cmocka_unit_test(test_writer_empty),
 		cmocka_unit_test(test_getter_conversions),
 		cmocka_unit_test(test_type_tables),
 		cmocka_unit_test(test_tiny_valid),
