@@ -22,9 +22,9 @@
 #error "gguf.c reads the little-endian GGUF format with native loads"
 #endif
 
-#define HEADER_SIZE 24 /* magic, version, tensor count, kv count */
-#define MIN_KV_SIZE 14 /* key length, 1-byte key, type, 1-byte value */
-#define MIN_TENSOR_SIZE 33 /* name length, 1-byte name, n_dims, one dim, type, offset */
+#define HEADER_SIZE 24		   /* magic, version, tensor count, kv count */
+#define MIN_KV_SIZE 14		   /* key length, 1-byte key, type, 1-byte value */
+#define MIN_TENSOR_SIZE 33	   /* name length, 1-byte name, n_dims, one dim, type, offset */
 #define MAX_COUNT (UINT32_MAX - 1) /* index slots hold index + 1 in a u32 */
 
 /* Open addressing from names to indices; a slot holds index + 1, 0 if empty. */
@@ -105,7 +105,7 @@ static struct gguf_str kv_name(const struct gguf_file *f, uint32_t i)
 
 static struct gguf_str tensor_name(const struct gguf_file *f, uint32_t i)
 {
-	return (struct gguf_str){ f->tensors[i].name, f->tensors[i].name_len };
+	return (struct gguf_str){f->tensors[i].name, f->tensors[i].name_len};
 }
 
 static uint64_t remaining(const struct parser *p)
@@ -189,18 +189,19 @@ static int check_header(struct parser *p)
 	if (ret)
 		return ret;
 	if (magic != GGUF_MAGIC)
-		return llmos_fail(-LLMOS_EFORMAT,
-				  "gguf: bad magic 0x%08x at byte 0 (expected 'GGUF'): not a GGUF file",
-				  magic);
+		return llmos_fail(
+		    -LLMOS_EFORMAT,
+		    "gguf: bad magic 0x%08x at byte 0 (expected 'GGUF'): not a GGUF file", magic);
 	ret = read_u32(p, "version", &f->version);
 	if (ret)
 		return ret;
 	if (f->version == 2 || f->version == 3)
 		return 0;
 	if (f->version == 1)
-		return llmos_fail(-LLMOS_EUNSUPPORTED,
-				  "gguf: version 1 at byte 4 is not supported (GGUF v1 is obsolete; "
-				  "convert the model again)");
+		return llmos_fail(
+		    -LLMOS_EUNSUPPORTED,
+		    "gguf: version 1 at byte 4 is not supported (GGUF v1 is obsolete; "
+		    "convert the model again)");
 	if (f->version == 0x02000000 || f->version == 0x03000000)
 		return llmos_fail(-LLMOS_EUNSUPPORTED,
 				  "gguf: version at byte 4 is byte-swapped: big-endian GGUF is not "
@@ -228,8 +229,7 @@ static int read_count(struct parser *p, const char *field, uint64_t min_entry, u
 	return 0;
 }
 
-static int decode_scalar(struct parser *p, enum gguf_type t, const uint8_t *b,
-			 struct gguf_kv *kv)
+static int decode_scalar(struct parser *p, enum gguf_type t, const uint8_t *b, struct gguf_kv *kv)
 {
 	if (t == GGUF_TYPE_BOOL && b[0] > 1)
 		return llmos_fail(-LLMOS_EFORMAT,
@@ -270,8 +270,8 @@ static int check_bools(struct parser *p, const uint8_t *b, uint64_t n)
 	for (uint64_t i = 0; i < n; i++)
 		if (b[i] > 1)
 			return llmos_fail(-LLMOS_EFORMAT,
-					  "gguf: %s: array bool %" PRIu64 " (value %u) at byte %" PRIu64
-					  " is neither 0 nor 1",
+					  "gguf: %s: array bool %" PRIu64
+					  " (value %u) at byte %" PRIu64 " is neither 0 nor 1",
 					  p->what, i, b[i], (uint64_t)(b + i - p->f->data));
 	return 0;
 }
@@ -307,9 +307,8 @@ static int parse_array(struct parser *p, struct gguf_kv *kv)
 	esize = gguf_type_size(type);
 	if (n > remaining(p) / esize)
 		return llmos_fail(-LLMOS_EFORMAT,
-				  "gguf: %s: array length %" PRIu64 " at byte %" PRIu64
-				  ": %" PRIu64 " elements of %zu bytes exceed the %" PRIu64
-				  " bytes left",
+				  "gguf: %s: array length %" PRIu64 " at byte %" PRIu64 ": %" PRIu64
+				  " elements of %zu bytes exceed the %" PRIu64 " bytes left",
 				  p->what, n, at, n, esize, remaining(p));
 	if (type == GGUF_TYPE_BOOL) {
 		ret = check_bools(p, kv->v.arr.data, n);
@@ -373,8 +372,8 @@ static int parse_key(struct parser *p, uint64_t i, struct gguf_kv *kv)
 	slot = index_slot(f, &f->kv_index, kv_name, kv->key.ptr, kv->key.len);
 	if (*slot)
 		return llmos_fail(-LLMOS_EFORMAT,
-				  "gguf: %s: duplicate key at byte %" PRIu64 " (also kv %u)", p->what,
-				  kv->file_offset, *slot - 1);
+				  "gguf: %s: duplicate key at byte %" PRIu64 " (also kv %u)",
+				  p->what, kv->file_offset, *slot - 1);
 	*slot = (uint32_t)i + 1;
 	return 0;
 }
@@ -464,8 +463,8 @@ static int parse_dims(struct parser *p, struct gguf_tensor *t)
 		return ret;
 	if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS)
 		return llmos_fail(-LLMOS_EFORMAT,
-				  "gguf: %s: n_dims %u at byte %" PRIu64 " is not in 1..%d", p->what,
-				  t->n_dims, at, GGUF_MAX_DIMS);
+				  "gguf: %s: n_dims %u at byte %" PRIu64 " is not in 1..%d",
+				  p->what, t->n_dims, at, GGUF_MAX_DIMS);
 	t->n_elems = 1;
 	for (uint32_t j = 0; j < GGUF_MAX_DIMS; j++) {
 		t->ne[j] = 1;
@@ -482,10 +481,11 @@ static int parse_dims(struct parser *p, struct gguf_tensor *t)
 					  p->what, j, t->ne[j], at);
 		if (__builtin_mul_overflow(t->n_elems, t->ne[j], &t->n_elems) ||
 		    t->n_elems > INT64_MAX)
-			return llmos_fail(-LLMOS_EFORMAT,
-					  "gguf: %s: element count overflows at dimension %u (%" PRIu64
-					  ") at byte %" PRIu64,
-					  p->what, j, t->ne[j], at);
+			return llmos_fail(
+			    -LLMOS_EFORMAT,
+			    "gguf: %s: element count overflows at dimension %u (%" PRIu64
+			    ") at byte %" PRIu64,
+			    p->what, j, t->ne[j], at);
 	}
 	return 0;
 }
@@ -501,8 +501,8 @@ static int parse_type(struct parser *p, struct gguf_tensor *t)
 		return ret;
 	if (gguf_ggml_type_layout(t->type, &bs, &bb) < 0)
 		return llmos_fail(-LLMOS_EFORMAT,
-				  "gguf: %s: type %u at byte %" PRIu64 " is an unknown type", p->what,
-				  t->type, at);
+				  "gguf: %s: type %u at byte %" PRIu64 " is an unknown type",
+				  p->what, t->type, at);
 	if (!gguf_ggml_type_supported(t->type))
 		return llmos_fail(-LLMOS_EUNSUPPORTED,
 				  "gguf: %s: type %s (%u) at byte %" PRIu64
@@ -510,13 +510,14 @@ static int parse_type(struct parser *p, struct gguf_tensor *t)
 				  p->what, gguf_ggml_type_name(t->type), t->type, at);
 	if (t->ne[0] % bs)
 		return llmos_fail(-LLMOS_EFORMAT,
-				  "gguf: %s: row of %" PRIu64 " elements is not a multiple of the %s "
+				  "gguf: %s: row of %" PRIu64
+				  " elements is not a multiple of the %s "
 				  "block size %u (type at byte %" PRIu64 ")",
 				  p->what, t->ne[0], gguf_ggml_type_name(t->type), bs, at);
 	if (__builtin_mul_overflow(t->n_elems / bs, (uint64_t)bb, &t->size))
 		return llmos_fail(-LLMOS_EFORMAT,
-				  "gguf: %s: byte size of %" PRIu64 " %s elements overflows", p->what,
-				  t->n_elems, gguf_ggml_type_name(t->type));
+				  "gguf: %s: byte size of %" PRIu64 " %s elements overflows",
+				  p->what, t->n_elems, gguf_ggml_type_name(t->type));
 	return 0;
 }
 
@@ -614,8 +615,8 @@ static int check_overlaps(struct gguf_file *f)
 	if (!e)
 		return llmos_fail(-ENOMEM, "gguf: out of memory checking tensor overlaps");
 	for (uint64_t i = 0; i < f->n_tensors; i++)
-		e[i] = (struct extent){ f->tensors[i].offset,
-					f->tensors[i].offset + f->tensors[i].size, i };
+		e[i] = (struct extent){f->tensors[i].offset,
+				       f->tensors[i].offset + f->tensors[i].size, i};
 	qsort(e, f->n_tensors, sizeof(*e), cmp_extent);
 	for (uint64_t i = 1; i < f->n_tensors && !ret; i++) {
 		const struct gguf_tensor *a = &f->tensors[e[i - 1].index];
@@ -625,7 +626,8 @@ static int check_overlaps(struct gguf_file *f)
 			ret = llmos_fail(-LLMOS_EFORMAT,
 					 "gguf: tensor %" PRIu64 " '%s': data [offset %" PRIu64
 					 ", size %" PRIu64 "] overlaps tensor %" PRIu64
-					 " '%s' [offset %" PRIu64 ", size %" PRIu64 "] at byte %" PRIu64,
+					 " '%s' [offset %" PRIu64 ", size %" PRIu64
+					 "] at byte %" PRIu64,
 					 e[i].index, b->name, b->offset, b->size, e[i - 1].index,
 					 a->name, a->offset, a->size, b->info_offset);
 	}
@@ -660,7 +662,7 @@ static int parse_all(struct parser *p)
 
 int gguf_parse(struct gguf_file **out, const void *data, size_t size)
 {
-	struct parser p = { .pos = 0 };
+	struct parser p = {.pos = 0};
 	int ret;
 
 	*out = NULL;

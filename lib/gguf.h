@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define GGUF_MAGIC 0x46554747u /* "GGUF" read as a little-endian u32 */
-#define GGUF_VERSION 3         /* the version gguf_write.c writes */
+#define GGUF_VERSION 3	       /* the version gguf_write.c writes */
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_KEY_ALIGNMENT "general.alignment"
 #define GGUF_MAX_DIMS 4
@@ -71,7 +71,7 @@ struct gguf_kv {
 		struct {
 			enum gguf_type type; /* element type, never ARRAY */
 			uint64_t n;
-			const void *data;        /* first element (or first string's length) */
+			const void *data;	 /* first element (or first string's length) */
 			const uint64_t *str_off; /* strings: offset of each from data */
 		} arr;
 	} v;
@@ -81,19 +81,22 @@ struct gguf_kv {
 struct gguf_tensor {
 	char name[GGUF_MAX_NAME]; /* NUL-terminated copy */
 	uint32_t name_len;
-	uint32_t type;   /* ggml type id (enum llmos_type for the supported ones) */
-	uint32_t n_dims; /* 1..4 */
+	uint32_t type;		    /* ggml type id (enum llmos_type for the supported ones) */
+	uint32_t n_dims;	    /* 1..4 */
 	uint64_t ne[GGUF_MAX_DIMS]; /* elements per dimension, ne[0] the row; unused are 1 */
 	uint64_t n_elems;
 	uint64_t offset; /* from the start of the data section */
-	uint64_t size;   /* bytes */
+	uint64_t size;	 /* bytes */
 	const void *data;
 	uint64_t info_offset; /* where its entry starts in the file */
 };
 
 struct gguf_file;
 
-/* Map path read-only and parse it; *out is freed by gguf_close(). */
+/*
+ * Map path read-only and parse it; *out is freed by gguf_close().  As with
+ * any mapping, a file truncated by someone else while mapped raises SIGBUS.
+ */
 int gguf_open(struct gguf_file **out, const char *path);
 /* Parse memory the caller owns and keeps alive until gguf_close(). */
 int gguf_parse(struct gguf_file **out, const void *data, size_t size);

@@ -17,13 +17,13 @@ static const struct {
 	const char *name;
 	size_t size;
 } value_types[GGUF_TYPE_COUNT] = {
-	[GGUF_TYPE_UINT8] = { "u8", 1 },       [GGUF_TYPE_INT8] = { "i8", 1 },
-	[GGUF_TYPE_UINT16] = { "u16", 2 },     [GGUF_TYPE_INT16] = { "i16", 2 },
-	[GGUF_TYPE_UINT32] = { "u32", 4 },     [GGUF_TYPE_INT32] = { "i32", 4 },
-	[GGUF_TYPE_FLOAT32] = { "f32", 4 },    [GGUF_TYPE_BOOL] = { "bool", 1 },
-	[GGUF_TYPE_STRING] = { "string", 0 },  [GGUF_TYPE_ARRAY] = { "array", 0 },
-	[GGUF_TYPE_UINT64] = { "u64", 8 },     [GGUF_TYPE_INT64] = { "i64", 8 },
-	[GGUF_TYPE_FLOAT64] = { "f64", 8 },
+    [GGUF_TYPE_UINT8] = {"u8", 1},	[GGUF_TYPE_INT8] = {"i8", 1},
+    [GGUF_TYPE_UINT16] = {"u16", 2},	[GGUF_TYPE_INT16] = {"i16", 2},
+    [GGUF_TYPE_UINT32] = {"u32", 4},	[GGUF_TYPE_INT32] = {"i32", 4},
+    [GGUF_TYPE_FLOAT32] = {"f32", 4},	[GGUF_TYPE_BOOL] = {"bool", 1},
+    [GGUF_TYPE_STRING] = {"string", 0}, [GGUF_TYPE_ARRAY] = {"array", 0},
+    [GGUF_TYPE_UINT64] = {"u64", 8},	[GGUF_TYPE_INT64] = {"i64", 8},
+    [GGUF_TYPE_FLOAT64] = {"f64", 8},
 };
 
 /*
@@ -35,22 +35,17 @@ static const struct {
 	uint16_t block_size; /* elements per block */
 	uint16_t block_bytes;
 } ggml_types[] = {
-	[0] = { "f32", 1, 4 },         [1] = { "f16", 1, 2 },
-	[2] = { "q4_0", 32, 18 },      [3] = { "q4_1", 32, 20 },
-	[6] = { "q5_0", 32, 22 },      [7] = { "q5_1", 32, 24 },
-	[8] = { "q8_0", 32, 34 },      [9] = { "q8_1", 32, 36 },
-	[10] = { "q2_K", 256, 84 },    [11] = { "q3_K", 256, 110 },
-	[12] = { "q4_K", 256, 144 },   [13] = { "q5_K", 256, 176 },
-	[14] = { "q6_K", 256, 210 },   [15] = { "q8_K", 256, 292 },
-	[16] = { "iq2_xxs", 256, 66 }, [17] = { "iq2_xs", 256, 74 },
-	[18] = { "iq3_xxs", 256, 98 }, [19] = { "iq1_s", 256, 50 },
-	[20] = { "iq4_nl", 32, 18 },   [21] = { "iq3_s", 256, 110 },
-	[22] = { "iq2_s", 256, 82 },   [23] = { "iq4_xs", 256, 136 },
-	[24] = { "i8", 1, 1 },         [25] = { "i16", 1, 2 },
-	[26] = { "i32", 1, 4 },        [27] = { "i64", 1, 8 },
-	[28] = { "f64", 1, 8 },        [29] = { "iq1_m", 256, 56 },
-	[30] = { "bf16", 1, 2 },       [34] = { "tq1_0", 256, 54 },
-	[35] = { "tq2_0", 256, 66 },   [39] = { "mxfp4", 32, 17 },
+    [0] = {"f32", 1, 4},	 [1] = {"f16", 1, 2},	      [2] = {"q4_0", 32, 18},
+    [3] = {"q4_1", 32, 20},	 [6] = {"q5_0", 32, 22},      [7] = {"q5_1", 32, 24},
+    [8] = {"q8_0", 32, 34},	 [9] = {"q8_1", 32, 36},      [10] = {"q2_K", 256, 84},
+    [11] = {"q3_K", 256, 110},	 [12] = {"q4_K", 256, 144},   [13] = {"q5_K", 256, 176},
+    [14] = {"q6_K", 256, 210},	 [15] = {"q8_K", 256, 292},   [16] = {"iq2_xxs", 256, 66},
+    [17] = {"iq2_xs", 256, 74},	 [18] = {"iq3_xxs", 256, 98}, [19] = {"iq1_s", 256, 50},
+    [20] = {"iq4_nl", 32, 18},	 [21] = {"iq3_s", 256, 110},  [22] = {"iq2_s", 256, 82},
+    [23] = {"iq4_xs", 256, 136}, [24] = {"i8", 1, 1},	      [25] = {"i16", 1, 2},
+    [26] = {"i32", 1, 4},	 [27] = {"i64", 1, 8},	      [28] = {"f64", 1, 8},
+    [29] = {"iq1_m", 256, 56},	 [30] = {"bf16", 1, 2},	      [34] = {"tq1_0", 256, 54},
+    [35] = {"tq2_0", 256, 66},	 [39] = {"mxfp4", 32, 17},
 };
 
 const char *gguf_type_name(enum gguf_type t)
@@ -101,7 +96,7 @@ void gguf_decode_scalar(enum gguf_type t, const void *b, struct gguf_kv *kv)
 		uint32_t u32;
 		float f32;
 		uint64_t u64;
-	} x = { .u64 = 0 };
+	} x = {.u64 = 0};
 
 	memcpy(&x, b, gguf_type_size(t));
 	switch (t) {
@@ -196,6 +191,22 @@ static int to_float(const struct gguf_kv *kv, double *v)
 	return 0;
 }
 
+/* An f64 whose magnitude is beyond float's range does not fit f32. */
+static int to_f32(const struct gguf_kv *kv, float *out)
+{
+	double v = 0;
+	int ret = to_float(kv, &v);
+
+	if (ret)
+		return ret;
+	if (__builtin_isfinite(v) && !__builtin_isfinite((float)v))
+		return llmos_fail(-LLMOS_EFORMAT,
+				  "gguf: key '%.*s' at byte %" PRIu64 ": value %g does not fit f32",
+				  (int)kv->key.len, kv->key.ptr, kv->file_offset, v);
+	*out = (float)v;
+	return 0;
+}
+
 static int lookup(const struct gguf_file *f, const char *key, const struct gguf_kv **kv)
 {
 	*kv = gguf_find_key(f, key);
@@ -261,12 +272,10 @@ int gguf_get_f64(const struct gguf_file *f, const char *key, double *out)
 
 int gguf_get_f32(const struct gguf_file *f, const char *key, float *out)
 {
-	double v = 0;
-	int ret = gguf_get_f64(f, key, &v);
+	const struct gguf_kv *kv;
+	int ret = lookup(f, key, &kv);
 
-	if (!ret)
-		*out = (float)v;
-	return ret;
+	return ret ? ret : to_f32(kv, out);
 }
 
 int gguf_get_bool(const struct gguf_file *f, const char *key, bool *out)
@@ -307,11 +316,10 @@ int gguf_get_arr(const struct gguf_file *f, const char *key, enum gguf_type elem
 	if (kv->type != GGUF_TYPE_ARRAY)
 		return wrong_type(kv, "array");
 	if (elem != GGUF_TYPE_COUNT && kv->v.arr.type != elem)
-		return llmos_fail(-LLMOS_EFORMAT,
-				  "gguf: key '%s' at byte %" PRIu64
-				  " is an array of %s, expected an array of %s",
-				  key, kv->file_offset, gguf_type_name(kv->v.arr.type),
-				  gguf_type_name(elem));
+		return llmos_fail(
+		    -LLMOS_EFORMAT,
+		    "gguf: key '%s' at byte %" PRIu64 " is an array of %s, expected an array of %s",
+		    key, kv->file_offset, gguf_type_name(kv->v.arr.type), gguf_type_name(elem));
 	*out = kv;
 	return 0;
 }
@@ -324,9 +332,9 @@ static int arr_elem(const struct gguf_kv *kv, uint64_t i, struct gguf_kv *elem)
 	if (kv->type != GGUF_TYPE_ARRAY)
 		return wrong_type(kv, "array");
 	if (i >= kv->v.arr.n)
-		return llmos_fail(-ERANGE,
-				  "gguf: key '%.*s': index %" PRIu64 " is out of the array of %" PRIu64,
-				  (int)kv->key.len, kv->key.ptr, i, kv->v.arr.n);
+		return llmos_fail(
+		    -ERANGE, "gguf: key '%.*s': index %" PRIu64 " is out of the array of %" PRIu64,
+		    (int)kv->key.len, kv->key.ptr, i, kv->v.arr.n);
 	*elem = *kv;
 	elem->type = kv->v.arr.type;
 	size = gguf_type_size(elem->type);
@@ -377,14 +385,9 @@ int gguf_arr_get_i64(const struct gguf_kv *kv, uint64_t i, int64_t *out)
 int gguf_arr_get_f32(const struct gguf_kv *kv, uint64_t i, float *out)
 {
 	struct gguf_kv e;
-	double v = 0;
 	int ret = arr_elem(kv, i, &e);
 
-	if (!ret)
-		ret = to_float(&e, &v);
-	if (!ret)
-		*out = (float)v;
-	return ret;
+	return ret ? ret : to_f32(&e, out);
 }
 
 int gguf_arr_get_str(const struct gguf_kv *kv, uint64_t i, const char **s, uint64_t *len)

@@ -181,8 +181,7 @@ static int kv_end(struct gguf_writer *w, const char *key, size_t mark, int ret)
 	return 0;
 }
 
-static int add_scalar(struct gguf_writer *w, const char *key, enum gguf_type type,
-		      const void *v)
+static int add_scalar(struct gguf_writer *w, const char *key, enum gguf_type type, const void *v)
 {
 	size_t mark;
 	int ret = kv_begin(w, key, type, &mark);
@@ -363,19 +362,23 @@ static int add_tensor(struct gguf_writer *w, const char *name, uint32_t type, ui
 	return 0;
 }
 
-int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, uint32_t type,
-			   uint32_t n_dims, const uint64_t *ne, const void *data)
+int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+			   const uint64_t *ne, const void *data)
 {
-	struct wtensor t = { .data = data };
+	struct wtensor t = {.data = data};
 
+	if (!data)
+		return llmos_fail(-EINVAL, "gguf writer: tensor '%s': no data", name);
 	return add_tensor(w, name, type, n_dims, ne, &t);
 }
 
 int gguf_writer_add_tensor_fill(struct gguf_writer *w, const char *name, uint32_t type,
 				uint32_t n_dims, const uint64_t *ne, gguf_fill_fn fill, void *ctx)
 {
-	struct wtensor t = { .fill = fill, .ctx = ctx };
+	struct wtensor t = {.fill = fill, .ctx = ctx};
 
+	if (!fill)
+		return llmos_fail(-EINVAL, "gguf writer: tensor '%s': no fill callback", name);
 	return add_tensor(w, name, type, n_dims, ne, &t);
 }
 
@@ -408,6 +411,8 @@ static int out_put(struct out *o, const void *p, uint64_t n)
 {
 	int ret;
 
+	if (!n)
+		return 0;
 	if (o->len + n <= OUT_BUF_SIZE) {
 		memcpy(o->buf + o->len, p, n);
 		o->len += n;
@@ -514,15 +519,16 @@ static int write_filled(struct out *o, const struct wtensor *t)
 	int ret = 0;
 
 	if (chunk > SIZE_MAX || !(buf = malloc(chunk)))
-		return llmos_fail(-ENOMEM, "gguf writer: tensor '%s': no memory for a row", t->name);
+		return llmos_fail(-ENOMEM, "gguf writer: tensor '%s': no memory for a row",
+				  t->name);
 	for (uint64_t pos = 0; !ret && pos < t->size; pos += chunk) {
 		size_t len = t->size - pos < chunk ? (size_t)(t->size - pos) : (size_t)chunk;
 
 		ret = t->fill(t->ctx, buf, pos, len);
 		if (ret < 0)
-			ret = llmos_fail(ret, "gguf writer: tensor '%s': fill at byte %" PRIu64
-					      " failed: %s",
-					 t->name, pos, llmos_strerror(ret));
+			ret = llmos_fail(
+			    ret, "gguf writer: tensor '%s': fill at byte %" PRIu64 " failed: %s",
+			    t->name, pos, llmos_strerror(ret));
 		else
 			ret = out_put(o, buf, len);
 	}
@@ -582,7 +588,7 @@ static int write_file(struct gguf_writer *w, struct out *o, unsigned int flags)
 
 int gguf_writer_write(struct gguf_writer *w, const char *path, unsigned int flags)
 {
-	struct out o = { .fd = -1 };
+	struct out o = {.fd = -1};
 	char *tmp;
 	int ret;
 

@@ -49,11 +49,10 @@ int gguf_writer_add_arr_str(struct gguf_writer *w, const char *key, const char *
 			    uint64_t n);
 
 /* A tensor of ggml type `type` and shape ne[0..n_dims-1]; data is not copied. */
-int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, uint32_t type,
-			   uint32_t n_dims, const uint64_t *ne, const void *data);
+int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+			   const uint64_t *ne, const void *data);
 int gguf_writer_add_tensor_fill(struct gguf_writer *w, const char *name, uint32_t type,
-				uint32_t n_dims, const uint64_t *ne, gguf_fill_fn fill,
-				void *ctx);
+				uint32_t n_dims, const uint64_t *ne, gguf_fill_fn fill, void *ctx);
 
 #define GGUF_WRITE_FSYNC (1u << 0) /* fsync the file and its directory */
 

@@ -336,7 +336,8 @@ static void test_real_model_truncated(void **state)
 		int ret = parse_copy(buf, n);
 
 		if (ret != -LLMOS_EFORMAT)
-			fail_msg("truncated at %" PRIu64 ": got %d (%s)", n, ret, llmos_last_error());
+			fail_msg("truncated at %" PRIu64 ": got %d (%s)", n, ret,
+				 llmos_last_error());
 	}
 	step = (data_end - data_start) / 300 + 1;
 	for (uint64_t n = data_start + 1; n < data_end; n += step)
@@ -394,15 +395,15 @@ static void fill_bytes(uint8_t *p, size_t n, unsigned int seed)
 		p[i] = (uint8_t)(i * 31 + seed);
 }
 
-static const char *const words[] = { "alpha", "", "gamma with spaces", "\xce\xb4" };
+static const char *const words[] = {"alpha", "", "gamma with spaces", "\xce\xb4"};
 
 static void add_all_kvs(struct gguf_writer *w)
 {
-	static const float f32s[] = { 0.5f, -1.25f, 3e38f };
-	static const int32_t i32s[] = { -7, 0, INT32_MAX };
-	static const uint8_t bools[] = { 1, 0, 1 };
-	static const double f64s[] = { 1e-300, -2.5 };
-	static const int64_t i64s[] = { INT64_MIN, 42 };
+	static const float f32s[] = {0.5f, -1.25f, 3e38f};
+	static const int32_t i32s[] = {-7, 0, INT32_MAX};
+	static const uint8_t bools[] = {1, 0, 1};
+	static const double f64s[] = {1e-300, -2.5};
+	static const int64_t i64s[] = {INT64_MIN, 42};
 
 	assert_int_equal(gguf_writer_add_u8(w, "t.u8", 250), 0);
 	assert_int_equal(gguf_writer_add_i8(w, "t.i8", -100), 0);
@@ -507,10 +508,9 @@ static const struct {
 	uint32_t n_dims;
 	uint64_t ne[4];
 } wt[] = {
-	{ "a.f32", 0, 2, { 5, 3 } },         { "b.f16", 1, 3, { 7, 2, 2 } },
-	{ "c.q4_0", 2, 2, { 64, 3 } },       { "d.q4_1", 3, 1, { 32 } },
-	{ "e.q8_0", 8, 4, { 32, 2, 1, 3 } }, { "f.q8_1", 9, 2, { 96, 1 } },
-	{ "g.bf16", 30, 1, { 9 } },
+    {"a.f32", 0, 2, {5, 3}}, {"b.f16", 1, 3, {7, 2, 2}},      {"c.q4_0", 2, 2, {64, 3}},
+    {"d.q4_1", 3, 1, {32}},  {"e.q8_0", 8, 4, {32, 2, 1, 3}}, {"f.q8_1", 9, 2, {96, 1}},
+    {"g.bf16", 30, 1, {9}},
 };
 #define N_WT (sizeof(wt) / sizeof(wt[0]))
 
@@ -527,8 +527,8 @@ static uint64_t wt_size(size_t i)
 
 static void roundtrip(uint32_t alignment)
 {
-	static const uint64_t big_ne[2] = { 4096, 300 }; /* 4.7 MB: several fill chunks */
-	struct fill_ctx fc = { .row_bytes = 4096 * 4 };
+	static const uint64_t big_ne[2] = {4096, 300}; /* 4.7 MB: several fill chunks */
+	struct fill_ctx fc = {.row_bytes = 4096 * 4};
 	uint8_t *data[N_WT];
 	struct gguf_writer *w;
 	struct gguf_file *f;
@@ -606,8 +606,8 @@ static void test_writer_roundtrip_aligned(void **state)
 /* A failed write leaves neither a partial file nor the .tmp behind. */
 static void test_writer_atomic(void **state)
 {
-	static const uint64_t ne[2] = { 32, 100 };
-	struct fill_ctx fc = { .row_bytes = 128, .fail_at = 1 };
+	static const uint64_t ne[2] = {32, 100};
+	struct fill_ctx fc = {.row_bytes = 128, .fail_at = 1};
 	struct gguf_writer *w;
 	char path[256], tmp[300];
 	struct stat st;
@@ -639,9 +639,10 @@ static void test_writer_atomic(void **state)
 
 static void test_writer_refuses(void **state)
 {
-	static const uint64_t ne[2] = { 32, 2 }, ne0[2] = { 0, 2 }, odd[1] = { 48 };
-	static const uint64_t huge[4] = { 1ull << 32, 1ull << 32, 1ull << 32, 1 };
+	static const uint64_t ne[2] = {32, 2}, ne0[2] = {0, 2}, odd[1] = {48};
+	static const uint64_t huge[4] = {1ull << 32, 1ull << 32, 1ull << 32, 1};
 	struct gguf_writer *w;
+	static const float dummy[64];
 	char name[65];
 
 	(void)state;
@@ -653,21 +654,42 @@ static void test_writer_refuses(void **state)
 	assert_int_equal(gguf_writer_set_alignment(w, 0), -EINVAL);
 	assert_int_equal(gguf_writer_set_alignment(w, 48), -EINVAL);
 	assert_int_equal(gguf_writer_add_arr(w, "a", GGUF_TYPE_STRING, NULL, 0), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, NULL), 0);
-	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, NULL), -EEXIST);
-	assert_int_equal(gguf_writer_add_tensor(w, "", 0, 2, ne, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 0, ne, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 5, ne, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 2, ne0, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 200, 2, ne, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 8, 1, odd, NULL), -EINVAL);
-	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 3, huge, NULL), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, NULL), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor_fill(w, "t", 0, 2, ne, NULL, NULL), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, dummy), 0);
+	assert_int_equal(gguf_writer_add_tensor(w, "t", 0, 2, ne, dummy), -EEXIST);
+	assert_int_equal(gguf_writer_add_tensor(w, "", 0, 2, ne, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 0, ne, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 5, ne, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 2, ne0, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 200, 2, ne, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 8, 1, odd, dummy), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, "z", 0, 3, huge, dummy), -EINVAL);
 	memset(name, 'x', 64);
 	name[64] = '\0';
-	assert_int_equal(gguf_writer_add_tensor(w, name, 0, 2, ne, NULL), -EINVAL);
+	assert_int_equal(gguf_writer_add_tensor(w, name, 0, 2, ne, dummy), -EINVAL);
 	name[63] = '\0';
-	assert_int_equal(gguf_writer_add_tensor(w, name, 0, 2, ne, NULL), 0);
+	assert_int_equal(gguf_writer_add_tensor(w, name, 0, 2, ne, dummy), 0);
 	gguf_writer_free(w);
+}
+
+static void test_writer_empty(void **state)
+{
+	struct gguf_writer *w;
+	struct gguf_file *f;
+	char path[256];
+
+	(void)state;
+	assert_int_equal(gguf_writer_new(&w), 0);
+	tmp_path(path, sizeof(path), "empty-writer.gguf");
+	assert_int_equal(gguf_writer_write(w, path, 0), 0);
+	gguf_writer_free(w);
+	assert_int_equal(gguf_open(&f, path), 0);
+	assert_int_equal(gguf_kv_count(f), 0);
+	assert_int_equal(gguf_tensor_count(f), 0);
+	assert_null(gguf_find_tensor(f, "x"));
+	assert_null(gguf_find_key(f, "x"));
+	gguf_close(f);
 }
 
 /* ---- getters -------------------------------------------------------------- */
@@ -694,6 +716,8 @@ static void test_getter_conversions(void **state)
 	assert_int_equal(gguf_writer_add_u32(w, "small", 7), 0);
 	assert_int_equal(gguf_writer_add_str(w, "name", "x"), 0);
 	assert_int_equal(gguf_writer_add_bool(w, "flag", false), 0);
+	assert_int_equal(gguf_writer_add_f64(w, "huge", 1e300), 0);
+	assert_int_equal(gguf_writer_add_f64(w, "inf", 1.0 / 0.0), 0);
 	tmp_path(path, sizeof(path), "getters.gguf");
 	assert_int_equal(gguf_writer_write(w, path, 0), 0);
 	gguf_writer_free(w);
@@ -722,6 +746,10 @@ static void test_getter_conversions(void **state)
 	assert_int_equal(gguf_get_bool(f, "flag", &b), 0);
 	assert_false(b);
 	assert_int_equal(gguf_get_arr(f, "name", GGUF_TYPE_COUNT, &kv), -LLMOS_EFORMAT);
+	assert_int_equal(gguf_get_f32(f, "huge", &f32), -LLMOS_EFORMAT);
+	assert_non_null(strstr(llmos_last_error(), "does not fit f32"));
+	assert_int_equal(gguf_get_f32(f, "inf", &f32), 0);
+	assert_true(isinf(f32));
 	assert_int_equal(gguf_get_u32(f, "missing", &u32), -ENOENT);
 	assert_non_null(strstr(llmos_last_error(), "'missing'"));
 	gguf_close(f);
@@ -750,12 +778,12 @@ static void test_type_tables(void **state)
 
 /* ---- hostile headers ---------------------------------------------------- */
 
-static const uint64_t ne8[1] = { 8 };
+static const uint64_t ne8[1] = {8};
 
 static void test_tiny_valid(void **state)
 {
-	struct rb b = { 0 };
-	static const uint64_t ne[2] = { 32, 2 };
+	struct rb b = {0};
+	static const uint64_t ne[2] = {32, 2};
 
 	(void)state;
 	rb_tiny(&b, 1, ne8, 0, 0, 32);
@@ -772,7 +800,7 @@ static void test_tiny_valid(void **state)
 
 static void test_bad_magic_version(void **state)
 {
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	(void)state;
 	rb_put(&b, "GGML", 4);
@@ -795,7 +823,7 @@ static void test_bad_magic_version(void **state)
 
 static void test_absurd_counts(void **state)
 {
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	(void)state;
 	rb_header(&b, 3, 1ull << 63, 0);
@@ -819,7 +847,7 @@ static void test_absurd_counts(void **state)
 
 static void test_absurd_lengths(void **state)
 {
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	(void)state;
 	/* key length */
@@ -880,7 +908,7 @@ static void test_absurd_lengths(void **state)
 
 static void test_bad_values(void **state)
 {
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	(void)state;
 	rb_header(&b, 3, 0, 1);
@@ -931,8 +959,8 @@ static void test_bad_values(void **state)
 
 static void test_bad_alignment(void **state)
 {
-	static const uint32_t bad[] = { 0, 3, 48, 0x80000001u };
-	struct rb b = { 0 };
+	static const uint32_t bad[] = {0, 3, 48, 0x80000001u};
+	struct rb b = {0};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -974,14 +1002,14 @@ static void test_bad_alignment(void **state)
 
 static void test_bad_shapes(void **state)
 {
-	static const uint64_t ovf[3] = { 1ull << 32, 1ull << 32, 1ull << 32 };
-	static const uint64_t ovf2[2] = { 1ull << 62, 2 };
-	static const uint64_t zero[2] = { 8, 0 };
-	static const uint64_t neg[1] = { 1ull << 63 };
-	static const uint64_t five[5] = { 1, 1, 1, 1, 1 };
-	static const uint64_t q8_48[1] = { 48 };
-	static const uint64_t big_f32[2] = { 1ull << 31, 1ull << 31 };
-	struct rb b = { 0 };
+	static const uint64_t ovf[3] = {1ull << 32, 1ull << 32, 1ull << 32};
+	static const uint64_t ovf2[2] = {1ull << 62, 2};
+	static const uint64_t zero[2] = {8, 0};
+	static const uint64_t neg[1] = {1ull << 63};
+	static const uint64_t five[5] = {1, 1, 1, 1, 1};
+	static const uint64_t q8_48[1] = {48};
+	static const uint64_t big_f32[2] = {1ull << 31, 1ull << 31};
+	struct rb b = {0};
 
 	(void)state;
 	rb_tiny(&b, 3, ovf, 0, 0, 32);
@@ -1004,8 +1032,8 @@ static void test_bad_shapes(void **state)
 
 static void test_bad_types(void **state)
 {
-	static const uint64_t ne256[1] = { 256 };
-	struct rb b = { 0 };
+	static const uint64_t ne256[1] = {256};
+	struct rb b = {0};
 
 	(void)state;
 	rb_tiny(&b, 1, ne8, 200, 0, 32);
@@ -1022,7 +1050,7 @@ static void test_bad_types(void **state)
 
 static void test_bad_tensor_names(void **state)
 {
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	(void)state;
 	rb_header(&b, 3, 1, 0);
@@ -1031,8 +1059,8 @@ static void test_bad_tensor_names(void **state)
 	rb_zeros(&b, 32);
 	expect_fail(&b, -LLMOS_EFORMAT, "name at byte 24 is empty");
 	rb_header(&b, 3, 1, 0);
-	rb_tensor(&b, "x123456789x123456789x123456789x123456789x123456789x123456789abcd", 1,
-		  ne8, 0, 0);
+	rb_tensor(&b, "x123456789x123456789x123456789x123456789x123456789x123456789abcd", 1, ne8, 0,
+		  0);
 	rb_pad(&b, 32);
 	rb_zeros(&b, 32);
 	expect_fail(&b, -LLMOS_EFORMAT, "name at byte 24 is 64 bytes long");
@@ -1057,12 +1085,13 @@ static void test_bad_tensor_names(void **state)
 
 static void test_bad_offsets(void **state)
 {
-	static const uint64_t ne[2] = { 64, 16 }; /* 4096 bytes of f32 */
-	struct rb b = { 0 };
+	static const uint64_t ne[2] = {64, 16}; /* 4096 bytes of f32 */
+	struct rb b = {0};
 
 	(void)state;
 	rb_tiny(&b, 2, ne, 0, 0, 4095);
-	expect_fail(&b, -LLMOS_EFORMAT, "tensor 0 't': data [offset 0, size 4096] beyond end of file");
+	expect_fail(&b, -LLMOS_EFORMAT,
+		    "tensor 0 't': data [offset 0, size 4096] beyond end of file");
 	rb_tiny(&b, 2, ne, 0, 1ull << 40, 4096);
 	expect_fail(&b, -LLMOS_EFORMAT, "offset 1099511627776");
 	rb_tiny(&b, 2, ne, 0, UINT64_MAX - 31, 4096); /* offset + size wraps */
@@ -1082,7 +1111,8 @@ static void test_bad_offsets(void **state)
 	rb_tensor(&b, "b", 2, ne, 0, 32);
 	rb_pad(&b, 32);
 	rb_zeros(&b, 8192);
-	expect_fail(&b, -LLMOS_EFORMAT, "tensor 0 'a': data [offset 4096, size 32] overlaps tensor 1 'b'");
+	expect_fail(&b, -LLMOS_EFORMAT,
+		    "tensor 0 'a': data [offset 4096, size 32] overlaps tensor 1 'b'");
 	/* adjacent is fine, and the data section may start late in the file */
 	rb_header(&b, 3, 2, 0);
 	rb_tensor(&b, "a", 1, ne8, 0, 32);
@@ -1095,26 +1125,27 @@ static void test_bad_offsets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_real_model_facts),
-		cmocka_unit_test(test_real_model_tables),
-		cmocka_unit_test(test_real_model_truncated),
-		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_writer_roundtrip),
-		cmocka_unit_test(test_writer_roundtrip_aligned),
-		cmocka_unit_test(test_writer_atomic),
-		cmocka_unit_test(test_writer_refuses),
-		cmocka_unit_test(test_getter_conversions),
-		cmocka_unit_test(test_type_tables),
-		cmocka_unit_test(test_tiny_valid),
-		cmocka_unit_test(test_bad_magic_version),
-		cmocka_unit_test(test_absurd_counts),
-		cmocka_unit_test(test_absurd_lengths),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_bad_alignment),
-		cmocka_unit_test(test_bad_shapes),
-		cmocka_unit_test(test_bad_types),
-		cmocka_unit_test(test_bad_tensor_names),
-		cmocka_unit_test(test_bad_offsets),
+	    cmocka_unit_test(test_real_model_facts),
+	    cmocka_unit_test(test_real_model_tables),
+	    cmocka_unit_test(test_real_model_truncated),
+	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_writer_roundtrip),
+	    cmocka_unit_test(test_writer_roundtrip_aligned),
+	    cmocka_unit_test(test_writer_atomic),
+	    cmocka_unit_test(test_writer_refuses),
+	    cmocka_unit_test(test_writer_empty),
+	    cmocka_unit_test(test_getter_conversions),
+	    cmocka_unit_test(test_type_tables),
+	    cmocka_unit_test(test_tiny_valid),
+	    cmocka_unit_test(test_bad_magic_version),
+	    cmocka_unit_test(test_absurd_counts),
+	    cmocka_unit_test(test_absurd_lengths),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_bad_alignment),
+	    cmocka_unit_test(test_bad_shapes),
+	    cmocka_unit_test(test_bad_types),
+	    cmocka_unit_test(test_bad_tensor_names),
+	    cmocka_unit_test(test_bad_offsets),
 	};
 
 	return cmocka_run_group_tests_name("gguf", tests, make_tmpdir, remove_tmpdir);
