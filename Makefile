@@ -117,7 +117,8 @@ module: check-deps
 	@mkdir -p $(BUILD)
 	$(Q)cp llmos.ko $(BUILD)/llmos.ko
 
-check: tests tools uapi-check
+check: tests tools uapi-check $(SHARED_LIB)
+	$(Q)tools/check-exports $(SHARED_LIB)
 	$(Q)LLMOS_BIN=$(BUILD)/bin tools/run-unit-tests $(UNIT_TESTS)
 
 # The UAPI header must stand alone and compile as C90 (as kernel UAPI does).
