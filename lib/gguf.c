@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gguf.h"
+#include "hash.h"
 #include "internal.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -57,15 +58,6 @@ struct parser {
 
 typedef struct gguf_str (*name_of_fn)(const struct gguf_file *f, uint32_t i);
 
-static uint64_t hash_name(const char *s, uint64_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	for (uint64_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-	return h;
-}
-
 static int index_init(struct name_index *ix, uint64_t n)
 {
 	uint64_t cap = 8;
@@ -84,7 +76,7 @@ static int index_init(struct name_index *ix, uint64_t n)
 static uint32_t *index_slot(const struct gguf_file *f, const struct name_index *ix,
 			    name_of_fn name_of, const char *name, uint64_t len)
 {
-	uint64_t i = hash_name(name, len) & ix->mask;
+	uint64_t i = llmos_hash_bytes(name, len) & ix->mask;
 
 	for (;; i = (i + 1) & ix->mask) {
 		uint32_t *slot = &ix->slots[i];

@@ -8,26 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "internal.h"
 #include "tokenizer_impl.h"
 
 #define MAX_PIECE_LEN (1u << 20)
 
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 int tokenizer_lookup(const struct llmos_tokenizer *tok, const char *s, size_t len)
 {
 	size_t mask = tok->n_slots - 1;
-	size_t i = hash_bytes(s, len) & mask;
+	size_t i = llmos_hash_bytes(s, len) & mask;
 
 	for (;; i = (i + 1) & mask) {
 		int32_t id = tok->slots[i];
@@ -44,7 +34,7 @@ static int index_piece(struct llmos_tokenizer *tok, int32_t id)
 {
 	const char *s = tok->text + tok->offs[id];
 	size_t mask = tok->n_slots - 1;
-	size_t i = hash_bytes(s, tok->lens[id]) & mask;
+	size_t i = llmos_hash_bytes(s, tok->lens[id]) & mask;
 
 	for (; tok->slots[i] >= 0; i = (i + 1) & mask) {
 		int32_t other = tok->slots[i];
