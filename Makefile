@@ -5,7 +5,8 @@
 #   make module       llmos.ko against the VM kernel's headers (or KDIR=...)
 #   make check        unit tests on the host
 #   make vm-test      selftests inside the VM (needs tools/setup-deps once)
-#   make test         both
+#   make check-san    unit tests again, with ASan and UBSan (build-san/)
+#   make test         check, check-san and vm-test
 #   make run          the README's main job: generate text (MODEL=, PROMPT=, N=)
 #   make vm-info      what the module reports, inside the VM
 #   make vm-shell     an interactive shell in the VM with the module loaded
@@ -54,7 +55,7 @@ $(BUILD)/obj/kernels/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq \
 	-mavx512vnni -mavx512bf16 -mfma -mf16c -mavx2
 
-.PHONY: all lib tools tests module selftests check vm-test test run vm-info vm-shell clean help
+.PHONY: all lib tools tests module selftests check check-san vm-test test run vm-info vm-shell clean help
 .SECONDARY:
 all: lib tools tests
 
@@ -132,7 +133,11 @@ vm-test: module selftests tools
 		$(foreach t,$(SELFTESTS),--file $(t)) --file tests/selftests/run-all \
 		-- sh run-all $(notdir $(SELFTESTS))
 
-test: check vm-test
+# The sanitizer run of the unit tests, in its own build directory.
+check-san:
+	$(Q)$(MAKE) --no-print-directory SAN=1 check
+
+test: check check-san vm-test
 
 # The README's main job: generate text from MODEL (the first GGUF in the
 # git-ignored models/ folder, else the shared reference model).
