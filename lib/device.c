@@ -21,6 +21,7 @@ struct llmos {
 static const char *const feature_names[] = {
 	"ioctl",
 	"uring_cmd",
+	"model_memory",
 };
 
 const char *llmos_feature_name(unsigned int bit)

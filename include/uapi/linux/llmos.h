@@ -29,8 +29,10 @@
 #define LLMOS_F_IOCTL (1ULL << 0)
 /* Commands are also accepted as IORING_OP_URING_CMD, on SQE64 and SQE128 rings. */
 #define LLMOS_F_URING_CMD (1ULL << 1)
+/* Shared model memory: MODEL_CREATE/SEAL/OPEN/CLOSE/LIST/UNLOAD and mmap. */
+#define LLMOS_F_MODEL_MEMORY (1ULL << 2)
 /* Every feature this header defines. */
-#define LLMOS_F_ALL (LLMOS_F_IOCTL | LLMOS_F_URING_CMD)
+#define LLMOS_F_ALL (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY)
 
 /* ioctl type byte; 0xB9 is unassigned in ioctl-number.rst. */
 #define LLMOS_IOC_MAGIC 0xB9
@@ -68,6 +70,135 @@ struct llmos_uring_cmd {
 	__u32 reserved;
 };
 
+/*
+ * Shared model memory (LLMOS_F_MODEL_MEMORY).
+ *
+ * A model is a named, fixed-size region of zeroed, pinned kernel pages.  Its
+ * creator maps it writable (MAP_SHARED) through the offset MODEL_CREATE
+ * returns, fills it, unmaps it and seals it; from then on it is immutable and
+ * any process whose credentials its mode admits may MODEL_OPEN it and map it
+ * read-only.  A handle names one model within one open file of /dev/llmos;
+ * mmap offsets are LLMOS_MMAP_OFFSET(handle) plus an offset in the model.
+ * Closing the file releases its handles; a model whose creator goes before
+ * sealing it disappears.
+ *
+ * Names are 1..63 bytes of [A-Za-z0-9._-], not starting with '.', NUL
+ * padded.  Creating and unloading need CAP_SYS_ADMIN.
+ */
+#define LLMOS_NAME_LEN 64
+#define LLMOS_MMAP_SHIFT 40 /* each handle's window is 1 TiB */
+#define LLMOS_MMAP_OFFSET(handle) ((__u64)(handle) << LLMOS_MMAP_SHIFT)
+#define LLMOS_NUMA_ANY (-1)
+
+/* Model states, as MODEL_LIST reports them. */
+#define LLMOS_MODEL_LOADING 0 /* created, being written by its creator */
+#define LLMOS_MODEL_SEALED 1  /* immutable, open for use */
+
+/*
+ * struct llmos_model_create - LLMOS_CMD_MODEL_CREATE argument.
+ * @name:        in: the model's name.
+ * @size:        in: bytes (rounded up to whole pages), at least 1.
+ * @mode:        in: permission bits (0..0777), like a file's; the owner and
+ *               group are the creator's effective uid and gid.
+ * @numa_node:   in: node to allocate on, or LLMOS_NUMA_ANY.
+ * @flags:       in: must be zero.
+ * @handle:      out: the model's handle in this file.
+ * @mmap_offset: out: LLMOS_MMAP_OFFSET(handle).
+ * @reserved:    must be zero.
+ */
+struct llmos_model_create {
+	__u8 name[LLMOS_NAME_LEN];
+	__u64 size;
+	__u32 mode;
+	__s32 numa_node;
+	__u32 flags;
+	__u32 handle;
+	__u64 mmap_offset;
+	__u64 reserved[4];
+};
+
+/*
+ * struct llmos_model_handle - MODEL_SEAL and MODEL_CLOSE argument.
+ * @handle:   in: a handle of this file (SEAL: one MODEL_CREATE gave).
+ * @flags:    in: must be zero.
+ * @reserved: must be zero.
+ */
+struct llmos_model_handle {
+	__u32 handle;
+	__u32 flags;
+	__u64 reserved[3];
+};
+
+/*
+ * struct llmos_model_open - LLMOS_CMD_MODEL_OPEN argument.
+ * @name:        in: a sealed model's name.
+ * @flags:       in: must be zero.
+ * @handle:      out: the model's handle in this file.
+ * @size:        out: the model's size in bytes (as created).
+ * @mmap_offset: out: LLMOS_MMAP_OFFSET(handle); map it PROT_READ.
+ * @reserved:    must be zero.
+ */
+struct llmos_model_open {
+	__u8 name[LLMOS_NAME_LEN];
+	__u32 flags;
+	__u32 handle;
+	__u64 size;
+	__u64 mmap_offset;
+	__u64 reserved[4];
+};
+
+/* struct llmos_model_entry - one model, as MODEL_LIST describes it. */
+struct llmos_model_entry {
+	__u8 name[LLMOS_NAME_LEN];
+	__u64 size;       /* bytes as created */
+	__u64 pinned;     /* bytes of pages held */
+	__u32 state;      /* LLMOS_MODEL_* */
+	__u32 users;      /* handles open on it, in all files */
+	__u32 mappings;   /* memory mappings of it, in all processes */
+	__s32 numa_node;  /* as requested (LLMOS_NUMA_ANY: any) */
+	__u32 owner_uid;
+	__u32 owner_gid;
+	__u32 mode;
+	__u32 reserved;
+};
+
+/*
+ * struct llmos_model_list - LLMOS_CMD_MODEL_LIST argument.
+ * @entries:  in: user pointer to an array of struct llmos_model_entry.
+ * @capacity: in: entries the array holds (0 to ask for the count).
+ * @count:    out: models there are; min(count, capacity) were written.
+ * @entry_size: in: sizeof(struct llmos_model_entry) as the caller knows it.
+ * @reserved: must be zero.
+ */
+struct llmos_model_list {
+	__u64 entries;
+	__u32 capacity;
+	__u32 count;
+	__u32 entry_size;
+	__u32 flags; /* in: must be zero */
+	__u64 reserved[2];
+};
+
+/* Unload as soon as the last user goes; the name is free at once. */
+#define LLMOS_UNLOAD_WHEN_UNUSED (1u << 0)
+
+/*
+ * struct llmos_model_unload - LLMOS_CMD_MODEL_UNLOAD argument.
+ * Fails with -EBUSY while the model is open or mapped, unless
+ * LLMOS_UNLOAD_WHEN_UNUSED is given.
+ */
+struct llmos_model_unload {
+	__u8 name[LLMOS_NAME_LEN];
+	__u32 flags;
+	__u32 reserved[3];
+};
+
 #define LLMOS_CMD_GET_INFO _IOWR(LLMOS_IOC_MAGIC, 0x00, struct llmos_info)
+#define LLMOS_CMD_MODEL_CREATE _IOWR(LLMOS_IOC_MAGIC, 0x10, struct llmos_model_create)
+#define LLMOS_CMD_MODEL_SEAL _IOWR(LLMOS_IOC_MAGIC, 0x11, struct llmos_model_handle)
+#define LLMOS_CMD_MODEL_OPEN _IOWR(LLMOS_IOC_MAGIC, 0x12, struct llmos_model_open)
+#define LLMOS_CMD_MODEL_CLOSE _IOWR(LLMOS_IOC_MAGIC, 0x13, struct llmos_model_handle)
+#define LLMOS_CMD_MODEL_LIST _IOWR(LLMOS_IOC_MAGIC, 0x14, struct llmos_model_list)
+#define LLMOS_CMD_MODEL_UNLOAD _IOWR(LLMOS_IOC_MAGIC, 0x15, struct llmos_model_unload)
 
 #endif /* _UAPI_LINUX_LLMOS_H */
