@@ -3,6 +3,11 @@
  * llmos_mmap.c - mapping model memory into processes: writable only for the
  * creating file before seal, read-only (without VM_MAYWRITE, so mprotect
  * cannot add write) for everyone else; pages are faulted in on first touch.
+ *
+ * Mappings are VM_PFNMAP: the page tables point at the pages but hold no
+ * page references, and get_user_pages() refuses them, so no pin (io_uring
+ * fixed buffers, O_DIRECT, /proc/pid/mem) can outlive a writable mapping
+ * and write into a model after seal.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -39,9 +44,7 @@ static vm_fault_t llmos_vm_fault(struct vm_fault *vmf)
 	if (idx >= m->npages)
 		return VM_FAULT_SIGBUS;
 	page = m->pages[idx];
-	get_page(page);
-	vmf->page = page;
-	return 0;
+	return vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
 }
 
 static const struct vm_operations_struct llmos_vm_ops = {
@@ -79,7 +82,7 @@ int llmos_mmap(struct file *file, struct vm_area_struct *vma)
 		goto out_unlock;
 	if (!writable)
 		vm_flags_clear(vma, VM_MAYWRITE);
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_private_data = h->model;
 	vma->vm_ops = &llmos_vm_ops;
 out_unlock:

@@ -123,6 +123,9 @@ static int llmos_check_create(const struct llmos_model_create *arg)
 		return -EINVAL;
 	if (!arg->size || arg->size > (1ULL << LLMOS_MMAP_SHIFT))
 		return -EINVAL;
+	/* Refuse what can never fit before allocating anything for it. */
+	if (PAGE_ALIGN(arg->size) > llmos_pinned_cap())
+		return -ENOSPC;
 	if (arg->numa_node != LLMOS_NUMA_ANY &&
 	    (arg->numa_node < 0 || arg->numa_node >= MAX_NUMNODES || !node_online(arg->numa_node)))
 		return -EINVAL;
@@ -146,7 +149,7 @@ static struct llmos_model *llmos_model_alloc(const struct llmos_model_create *ar
 	m->owner_gid = current_fsgid();
 	m->mode = arg->mode;
 	m->state = LLMOS_MODEL_LOADING;
-	m->pages = kvcalloc(m->npages, sizeof(*m->pages), GFP_KERNEL_ACCOUNT);
+	m->pages = kvcalloc(m->npages, sizeof(*m->pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!m->pages) {
 		kfree(m);
 		return NULL;
