@@ -433,4 +433,5 @@ void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16)
 	ops->vec_add = vec_add;
 	ops->vec_mad = vec_mad;
 	ops->vec_dot_f32 = vec_dot_f32_plain;
+	llmos_tiles_fill_avx512(ops);
 }

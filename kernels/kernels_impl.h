@@ -14,6 +14,35 @@
 #include "kernels.h"
 
 /*
+ * Activations packed for the row-tile dots (matmul only): 8 Q8_0 blocks,
+ * 256 values, laid out so one 256-bit register holds the same half of two
+ * blocks.  Lane l of the tile kernels' accumulators belongs to block
+ * llmos_x8_order[l]; d and sum are stored in that order.
+ */
+#define LLMOS_QK_X8 256
+struct llmos_block_q8x8 {
+	float d[8];          /* block scales, in llmos_x8_order */
+	int32_t sum[8];      /* sum of each block's qs, in llmos_x8_order */
+	int8_t qs[4][64];    /* pair j: lo16(2j) lo16(2j+1) hi16(2j) hi16(2j+1) */
+};
+static_assert(sizeof(struct llmos_block_q8x8) == 320, "llmos_block_q8x8 is 320 bytes");
+
+static const int llmos_x8_order[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
+
+/* Pack n_groups groups of 8 Q8_0 blocks (src) into dst. */
+void llmos_pack_q8x8(const struct block_q8_0 *src, struct llmos_block_q8x8 *dst,
+		     int64_t n_groups);
+
+/*
+ * s[t * s_stride] = dot(row x, token t of y) for t < nt <= LLMOS_TILE_TOKENS;
+ * x is a weight row of n values (n a multiple of LLMOS_QK_X8), y the first
+ * token's packed activations, the next token y_stride bytes on.
+ */
+#define LLMOS_TILE_TOKENS 4
+typedef void (*llmos_tile_dot_fn)(int n, int nt, float *s, size_t s_stride, const void *x,
+				  const void *y, size_t y_stride);
+
+/*
  * struct llmos_kernel_ops - every kernel of one SIMD level.  The scalar
  * level fills all of it; higher levels start from a copy of the level below
  * and replace what they speed up.
@@ -26,11 +55,16 @@ struct llmos_kernel_ops {
 	void (*vec_add)(float *y, const float *x, int n);
 	void (*vec_mad)(float *y, const float *x, float a, int n);
 	float (*vec_dot_f32)(const float *x, const float *y, int n);
+	/* weight type -> tile dot; only levels where it beats vec_dot fill it */
+	llmos_tile_dot_fn tile_dot[LLMOS_TYPE_COUNT];
 };
 
 void llmos_kernels_fill_scalar(struct llmos_kernel_ops *ops);
+/* The portable tile dot for weight type t (tests), or NULL. */
+llmos_tile_dot_fn llmos_tile_dot_scalar(enum llmos_type t);
 void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops);
 void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16);
+void llmos_tiles_fill_avx512(struct llmos_kernel_ops *ops);
 
 /* The kernels of the level in use (initialises dispatch on first call). */
 const struct llmos_kernel_ops *llmos_kernel_ops(void);

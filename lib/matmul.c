@@ -6,10 +6,16 @@
  * the pool's threads through an atomic counter.  Within a chunk each
  * weight row is dotted with every token of the block while it is in cache,
  * so prefill reads the weights once per TOKEN_BLOCK tokens.
+ *
+ * Where the SIMD level has a tile dot for the weight type (Q4_0, Q8_0 with
+ * AVX-512) and the rows are whole groups of 256, the activations are packed
+ * as llmos_block_q8x8 instead, and each call dots one row with up to
+ * LLMOS_TILE_TOKENS tokens, unpacking the row's quants once for them all.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "internal.h"
 #include "kernels_impl.h"
@@ -22,7 +28,8 @@
 
 struct matmul_job {
 	const struct llmos_type_traits *wt;  /* weight type */
-	const struct llmos_type_traits *xt;  /* vec_dot_type */
+	const struct llmos_type_traits *xt;  /* vec_dot_type, or packed_traits */
+	llmos_tile_dot_fn tile;              /* NULL: vec_dot per row and token */
 	float *out;
 	const char *w;
 	const char *x;       /* activations in vec_dot_type */
@@ -63,6 +70,43 @@ static void convert_worker(void *arg, int ith, int nth)
 	convert_blocks(job, total * ith / nth, total * (ith + 1) / nth);
 }
 
+/* n values as Q8_0 at the current level, then packed into groups of 8 blocks. */
+static void q8x8_from_float(const float *src, void *dst, int64_t n)
+{
+	llmos_from_float_fn q8 = llmos_type_traits(LLMOS_TYPE_Q8_0)->from_float;
+	struct block_q8_0 tmp[8];
+
+	for (int64_t g = 0; g < n / LLMOS_QK_X8; g++) {
+		q8(src + g * LLMOS_QK_X8, tmp, LLMOS_QK_X8);
+		llmos_pack_q8x8(tmp, (struct llmos_block_q8x8 *)dst + g, 1);
+	}
+}
+
+static const struct llmos_type_traits packed_traits = {
+	.name = "q8x8",
+	.block_size = LLMOS_QK_X8,
+	.type_size = sizeof(struct llmos_block_q8x8),
+	.from_float = q8x8_from_float,
+};
+
+static bool tile_possible(enum llmos_type wtype, int64_t cols)
+{
+	return llmos_tile_dot_scalar(wtype) && cols % LLMOS_QK_X8 == 0;
+}
+
+/* Token tiles outside, rows inside: both stay in L1 across the tile. */
+static void run_chunk_tiled(const struct matmul_job *job, int64_t r0, int64_t r1, int t0, int t1)
+{
+	for (int t = t0; t < t1; t += LLMOS_TILE_TOKENS) {
+		int nt = t1 - t < LLMOS_TILE_TOKENS ? t1 - t : LLMOS_TILE_TOKENS;
+		const char *x = job->x + t * job->x_row;
+
+		for (int64_t r = r0; r < r1; r++)
+			job->tile(job->cols, nt, &job->out[t * job->rows + r], (size_t)job->rows,
+				  job->w + r * job->w_row, x, job->x_row);
+	}
+}
+
 static void run_chunk(const struct matmul_job *job, int chunk)
 {
 	int64_t r0 = (int64_t)(chunk % job->row_chunks) * job->row_block;
@@ -71,6 +115,10 @@ static void run_chunk(const struct matmul_job *job, int chunk)
 	int t1 = t0 + TOKEN_BLOCK < job->n_tokens ? t0 + TOKEN_BLOCK : job->n_tokens;
 	llmos_vec_dot_fn dot = job->wt->vec_dot;
 
+	if (job->tile) {
+		run_chunk_tiled(job, r0, r1, t0, t1);
+		return;
+	}
 	for (int64_t r = r0; r < r1; r++) {
 		const char *wrow = job->w + r * job->w_row;
 
@@ -111,6 +159,9 @@ size_t llmos_matmul_scratch_size(enum llmos_type wtype, int64_t cols, int n_toke
 		return 0;
 	if (wt->vec_dot_type == LLMOS_TYPE_F32)
 		return 0;
+	if (tile_possible(wtype, cols)) /* packed is the larger; any level may use it */
+		return (size_t)(cols / LLMOS_QK_X8) * sizeof(struct llmos_block_q8x8) *
+		       (size_t)n_tokens;
 	return llmos_row_size(wt->vec_dot_type, cols) * (size_t)n_tokens;
 }
 
@@ -149,6 +200,11 @@ int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_
 		.n_tokens = n_tokens,
 		.row_block = n_tokens == 1 ? ROW_BLOCK_1 : ROW_BLOCK,
 	};
+	if (tile_possible(wtype, cols) && llmos_kernel_ops()->tile_dot[wtype]) {
+		job.tile = llmos_kernel_ops()->tile_dot[wtype];
+		job.xt = &packed_traits;
+		job.x_row = (size_t)(cols / LLMOS_QK_X8) * sizeof(struct llmos_block_q8x8);
+	}
 	if (rows / job.row_block + 1 > INT_MAX / (n_tokens / TOKEN_BLOCK + 1))
 		return llmos_fail(-EINVAL, "matmul: too many rows (%lld)", (long long)rows);
 	job.row_chunks = (int)((rows + job.row_block - 1) / job.row_block);

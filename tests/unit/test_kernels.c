@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "kernels.h"
+#include "kernels_impl.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -545,6 +546,95 @@ static void test_vec_dot_q8_extremes(void **state)
 	assert_true(got == ref);
 }
 
+/* ---- row-tile dots (packed activations) ---- */
+
+/* Random raw blocks: every int8 (-128 too) in q8_0 weights, |y| <= 127. */
+static void fill_raw_blocks(enum llmos_type t, void *dst, int nb, bool activations)
+{
+	uint8_t *p = dst;
+	size_t size = scalar_traits(t)->type_size;
+
+	for (int b = 0; b < nb; b++, p += size) {
+		llmos_fp16 d = llmos_fp32_to_fp16(rng_float() * 0.02f);
+
+		memcpy(p, &d, 2);
+		for (size_t j = 2; j < size; j++)
+			p[j] = activations ? (uint8_t)(int8_t)((int)(rng_u32() % 255) - 127)
+					   : (uint8_t)rng_u32();
+	}
+}
+
+/* Tile dot for nt tokens: the level's kernel (if any) bit for bit as the scalar twin. */
+static void check_tile(enum llmos_type t, int n, int nt)
+{
+	llmos_tile_dot_fn simd = llmos_kernel_ops()->tile_dot[t], ref = llmos_tile_dot_scalar(t);
+	int nb = n / 32, ng = n / LLMOS_QK_X8;
+	void *x = malloc(llmos_row_size(t, n));
+	struct block_q8_0 *y = malloc(nb * sizeof(*y) * nt);
+	struct llmos_block_q8x8 *yp = malloc(ng * sizeof(*yp) * nt);
+	float got[LLMOS_TILE_TOKENS * 2], want[LLMOS_TILE_TOKENS * 2], vd;
+
+	fill_raw_blocks(t, x, nb, false);
+	fill_raw_blocks(LLMOS_TYPE_Q8_0, y, nb * nt, true);
+	llmos_pack_q8x8(y, yp, (int64_t)ng * nt);
+	ref(n, nt, want, 2, x, yp, ng * sizeof(*yp));
+	for (int k = 0; k < nt; k++) {
+		scalar_traits(t)->vec_dot(n, &vd, x, y + k * nb);
+		if (fabsf(want[2 * k] - vd) > 1e-5f * fabsf(vd) + 1e-4f)
+			fail_msg("%s n=%d t=%d: tile %.9g vs vec_dot %.9g", scalar_traits(t)->name,
+				 n, k, want[2 * k], vd);
+	}
+	if (simd) {
+		simd(n, nt, got, 2, x, yp, ng * sizeof(*yp));
+		for (int k = 0; k < nt; k++)
+			if (got[2 * k] != want[2 * k])
+				fail_msg("%s n=%d nt=%d t=%d: %.9g vs scalar %.9g",
+					 scalar_traits(t)->name, n, nt, k, got[2 * k], want[2 * k]);
+	}
+	free(x);
+	free(y);
+	free(yp);
+}
+
+static void test_tile_dot(void **state)
+{
+	static const enum llmos_type types[] = { LLMOS_TYPE_Q4_0, LLMOS_TYPE_Q8_0 };
+	static const int sizes[] = { 256, 512, 768, 2048 };
+
+	use_level(state);
+	for (size_t i = 0; i < 2; i++)
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+			for (int nt = 1; nt <= LLMOS_TILE_TOKENS; nt++)
+				for (int rep = 0; rep < 4; rep++)
+					check_tile(types[i], sizes[k], nt);
+}
+
+/* The packed layout holds each block's values, scale and sum where it says. */
+static void test_pack_q8x8(void **state)
+{
+	struct block_q8_0 y[16];
+	struct llmos_block_q8x8 p[2];
+
+	(void)state;
+	fill_raw_blocks(LLMOS_TYPE_Q8_0, y, 16, true);
+	llmos_pack_q8x8(y, p, 2);
+	for (int g = 0; g < 2; g++) {
+		for (int l = 0; l < 8; l++) {
+			const struct block_q8_0 *b = &y[g * 8 + llmos_x8_order[l]];
+			int sum = 0;
+
+			for (int e = 0; e < 32; e++)
+				sum += b->qs[e];
+			assert_true(p[g].d[l] == llmos_fp16_to_fp32(b->d));
+			assert_int_equal(p[g].sum[l], sum);
+		}
+		for (int b = 0; b < 8; b++)
+			for (int e = 0; e < 32; e++)
+				assert_int_equal(p[g].qs[b / 2][(e >= 16) * 32 + (b & 1) * 16 + e % 16],
+						 y[g * 8 + b].qs[e]);
+	}
+}
+
 /* ---- float kernels ---- */
 
 static const int float_lengths[] = { 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63,
@@ -690,6 +780,8 @@ int main(void)
 		PER_LEVEL(test_vec_dot_random),
 		PER_LEVEL(test_vec_dot_exact),
 		PER_LEVEL(test_vec_dot_q8_extremes),
+		PER_LEVEL(test_tile_dot),
+		cmocka_unit_test(test_pack_q8x8),
 		PER_LEVEL(test_float_kernels),
 		PER_LEVEL(test_float_kernels_known),
 	};

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "kernels_impl.h"
 #include "matmul.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
@@ -89,9 +90,27 @@ static double q4_1_s_error(const struct problem *p, const void *wrow, const floa
 	return err;
 }
 
+/* The dot matmul must give: the level's tile dot where it uses one, else vec_dot. */
+static float direct_dot(const struct problem *p, const void *wrow, const void *xq)
+{
+	llmos_tile_dot_fn tile = llmos_kernel_ops()->tile_dot[p->type];
+	struct llmos_block_q8x8 *packed;
+	float s;
+
+	if (!tile || p->cols % LLMOS_QK_X8) {
+		llmos_type_traits(p->type)->vec_dot((int)p->cols, &s, wrow, xq);
+		return s;
+	}
+	packed = malloc((size_t)(p->cols / LLMOS_QK_X8) * sizeof(*packed));
+	llmos_pack_q8x8(xq, packed, p->cols / LLMOS_QK_X8);
+	tile((int)p->cols, 1, &s, 1, wrow, packed, 0);
+	free(packed);
+	return s;
+}
+
 /*
- * Check out against (a) vec_dot on the activations converted the same way,
- * which must match exactly, and (b) dequantized weights and converted
+ * Check out against (a) vec_dot (or the tile dot) on the activations
+ * converted the same way, which must match exactly, and (b) dequantized weights and converted
  * activations dotted in double, within float rounding.
  */
 static void check_problem(const struct problem *p)
@@ -110,7 +129,7 @@ static void check_problem(const struct problem *p)
 			float direct, got = p->out[t * p->rows + r];
 			double ref = 0, mag = 0, tol;
 
-			tt->vec_dot((int)p->cols, &direct, wr, xq);
+			direct = direct_dot(p, wr, xq);
 			tt->to_float(wr, wf, p->cols);
 			for (int64_t i = 0; i < p->cols; i++) {
 				ref += (double)wf[i] * xf[i];
