@@ -32,8 +32,10 @@
 #define LLMOS_F_URING_CMD (1ULL << 1)
 /* Shared model memory: MODEL_CREATE/SEAL/OPEN/CLOSE/LIST/UNLOAD and mmap. */
 #define LLMOS_F_MODEL_MEMORY (1ULL << 2)
+/* Compute scheduler: JOB_CREATE/STEP/END, SCHED_SET_PRIO, SCHED_STATS. */
+#define LLMOS_F_SCHED (1ULL << 3)
 /* Every feature this header defines. */
-#define LLMOS_F_ALL (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY)
+#define LLMOS_F_ALL (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED)
 
 /* ioctl type byte; 0xB9 is unassigned in ioctl-number.rst. */
 #define LLMOS_IOC_MAGIC 0xB9
@@ -194,6 +196,133 @@ struct llmos_model_unload {
 	__u32 reserved[3];
 };
 
+/*
+ * Compute scheduler (LLMOS_F_SCHED).
+ *
+ * The module hands out a fixed number of compute slots (module parameter
+ * `slots`, default 1: a step uses every core).  A client creates a job with
+ * a priority class and a weight, then for each forward step submits
+ * LLMOS_CMD_JOB_STEP as an IORING_OP_URING_CMD: its CQE arrives when the
+ * step is granted a slot.  With LLMOS_STEP_RELEASE the same submission
+ * first releases the grant of the previous step, so one round trip per step
+ * suffices.  Classes are strictly ordered (REALTIME first); inside a class,
+ * processes share by weight.  A request waiting longer than the module
+ * parameter `starve_ms` is served before any class (aging), which bounds
+ * how long a lower class can starve.  A grant held longer than `lease_ms`
+ * is revoked: the job's next JOB_STEP fails with -ETIME (and does not
+ * queue), and the one after works again.  Pending steps complete with
+ * -ECANCELED when their ring exits or is cancelled, or their job ends.
+ *
+ * A process's class ceiling and weight (SCHED_SET_PRIO) bound the classes
+ * its jobs may use; by default NORMAL and weight 100.  Raising a ceiling
+ * above NORMAL, or changing another user's process, needs CAP_SYS_NICE.
+ */
+#define LLMOS_CLASS_REALTIME 0
+#define LLMOS_CLASS_INTERACTIVE 1
+#define LLMOS_CLASS_NORMAL 2
+#define LLMOS_CLASS_BACKGROUND 3
+#define LLMOS_NR_CLASSES 4
+
+#define LLMOS_WEIGHT_DEFAULT 100
+#define LLMOS_WEIGHT_MAX 10000
+
+/*
+ * struct llmos_job_create - LLMOS_CMD_JOB_CREATE argument.
+ * @class:    in: LLMOS_CLASS_*; at or below the process's ceiling (-EPERM).
+ * @weight:   in: 1..LLMOS_WEIGHT_MAX, or 0 for the process's weight.
+ * @flags:    in: must be zero.
+ * @job:      out: the job's id in this file.
+ * @reserved: must be zero.
+ */
+struct llmos_job_create {
+	__u32 class;
+	__u32 weight;
+	__u32 flags;
+	__u32 job;
+	__u64 reserved[3];
+};
+
+/* JOB_STEP flags. */
+#define LLMOS_STEP_RELEASE (1u << 0) /* release the grant this job holds, then queue */
+
+/*
+ * struct llmos_job_step - LLMOS_CMD_JOB_STEP argument (uring_cmd; as an
+ * ioctl it blocks, interruptibly, until granted).
+ * @job:      in: a job of this file.
+ * @flags:    in: LLMOS_STEP_*.
+ * @reserved: must be zero.
+ * CQE res: 0 once granted; -ETIME if the previous grant was revoked for
+ * overrunning its lease; -EBUSY if the job already has a step queued or
+ * holds a grant it did not release; -ECANCELED if cancelled.
+ */
+struct llmos_job_step {
+	__u32 job;
+	__u32 flags;
+	__u64 reserved[3];
+};
+
+/* struct llmos_job_end - LLMOS_CMD_JOB_END argument: release all, cancel pending. */
+struct llmos_job_end {
+	__u32 job;
+	__u32 flags;
+	__u64 reserved[3];
+};
+
+/*
+ * struct llmos_sched_prio - LLMOS_CMD_SCHED_SET_PRIO argument.
+ * @pid:      in: a process (thread group) id; 0 for the caller.
+ * @class:    in: the highest class its jobs may use.
+ * @weight:   in: 1..LLMOS_WEIGHT_MAX, its share inside a class.
+ * @flags:    in: must be zero.
+ * @reserved: must be zero.
+ */
+struct llmos_sched_prio {
+	__s32 pid;
+	__u32 class;
+	__u32 weight;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+/* Wait times are kept as log2 histograms of microseconds. */
+#define LLMOS_WAIT_BUCKETS 24 /* bucket i: [2^i, 2^(i+1)) us; 0 holds [0, 2) us */
+
+/* struct llmos_sched_stat - counters of one class, or of one process. */
+struct llmos_sched_stat {
+	__s32 pid;        /* process entries: its id; class entries: -1 */
+	__u32 class;      /* process entries: its ceiling */
+	__u32 weight;     /* process entries: its weight */
+	__u32 queued;     /* requests waiting now */
+	__u32 held;       /* grants held now */
+	__u32 jobs;       /* jobs open now */
+	__u64 grants;     /* total */
+	__u64 revocations;/* total */
+	__u64 cancels;    /* total */
+	__u64 wait_us_total;
+	__u64 wait_hist[LLMOS_WAIT_BUCKETS];
+};
+
+/*
+ * struct llmos_sched_stats - LLMOS_CMD_SCHED_STATS argument.
+ * @classes:    out: one entry per class.
+ * @procs:      in: user pointer to an array of struct llmos_sched_stat.
+ * @capacity:   in: entries @procs holds.
+ * @count:      out: processes known; min(count, capacity) were written.
+ * @slots:      out: compute slots; @slots_busy: how many are held now.
+ * @flags:      in: must be zero.
+ * @reserved:   must be zero.
+ */
+struct llmos_sched_stats {
+	struct llmos_sched_stat classes[LLMOS_NR_CLASSES];
+	__u64 procs;
+	__u32 capacity;
+	__u32 count;
+	__u32 slots;
+	__u32 slots_busy;
+	__u32 flags;
+	__u32 reserved[3];
+};
+
 #define LLMOS_CMD_GET_INFO _IOWR(LLMOS_IOC_MAGIC, 0x00, struct llmos_info)
 #define LLMOS_CMD_MODEL_CREATE _IOWR(LLMOS_IOC_MAGIC, 0x10, struct llmos_model_create)
 #define LLMOS_CMD_MODEL_SEAL _IOWR(LLMOS_IOC_MAGIC, 0x11, struct llmos_model_handle)
@@ -201,5 +330,10 @@ struct llmos_model_unload {
 #define LLMOS_CMD_MODEL_CLOSE _IOWR(LLMOS_IOC_MAGIC, 0x13, struct llmos_model_handle)
 #define LLMOS_CMD_MODEL_LIST _IOWR(LLMOS_IOC_MAGIC, 0x14, struct llmos_model_list)
 #define LLMOS_CMD_MODEL_UNLOAD _IOWR(LLMOS_IOC_MAGIC, 0x15, struct llmos_model_unload)
+#define LLMOS_CMD_JOB_CREATE _IOWR(LLMOS_IOC_MAGIC, 0x20, struct llmos_job_create)
+#define LLMOS_CMD_JOB_STEP _IOWR(LLMOS_IOC_MAGIC, 0x21, struct llmos_job_step)
+#define LLMOS_CMD_JOB_END _IOWR(LLMOS_IOC_MAGIC, 0x22, struct llmos_job_end)
+#define LLMOS_CMD_SCHED_SET_PRIO _IOWR(LLMOS_IOC_MAGIC, 0x23, struct llmos_sched_prio)
+#define LLMOS_CMD_SCHED_STATS _IOWR(LLMOS_IOC_MAGIC, 0x24, struct llmos_sched_stats)
 
 #endif /* _UAPI_LINUX_LLMOS_H */
