@@ -13,16 +13,37 @@
 /* Size of the first published version of each argument struct. */
 #define LLMOS_INFO_SIZE_VER0 80
 
+/**
+ * llmos_copy_arg() - copy a versioned argument struct from userspace.
+ * @karg:    the module's struct.
+ * @ksize:   its size.
+ * @uarg:    the caller's struct.
+ * @usize:   its size as the caller knows it.
+ * @minsize: the first published size of the struct.
+ *
+ * A shorter caller struct is zero-extended; a longer one must have zeros in
+ * every byte the module does not know.
+ *
+ * Return: 0, -EINVAL (too short, or unknown non-zero bytes), or -EFAULT.
+ */
+int llmos_copy_arg(void *karg, size_t ksize, const void __user *uarg, u32 usize, size_t minsize)
+{
+	int ret;
+
+	if (usize < minsize)
+		return -EINVAL;
+	ret = copy_struct_from_user(karg, ksize, uarg, usize);
+	return ret == -E2BIG ? -EINVAL : ret;
+}
+
 static int llmos_cmd_get_info(struct llmos_file *lf, void __user *uarg, u32 usize)
 {
 	struct llmos_info info;
 	int ret, i;
 
-	if (usize < LLMOS_INFO_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&info, sizeof(info), uarg, usize);
+	ret = llmos_copy_arg(&info, sizeof(info), uarg, usize, LLMOS_INFO_SIZE_VER0);
 	if (ret)
-		return ret == -E2BIG ? -EINVAL : ret;
+		return ret;
 	if (info.flags)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(info.reserved); i++)
@@ -56,6 +77,18 @@ long llmos_cmd_dispatch(struct llmos_file *lf, unsigned int cmd, void __user *ua
 	switch (_IOC_NR(cmd)) {
 	case _IOC_NR(LLMOS_CMD_GET_INFO):
 		return llmos_cmd_get_info(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_MODEL_CREATE):
+		return llmos_model_create(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_MODEL_SEAL):
+		return llmos_model_seal(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_MODEL_OPEN):
+		return llmos_model_open(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_MODEL_CLOSE):
+		return llmos_model_close(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_MODEL_LIST):
+		return llmos_model_list(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_MODEL_UNLOAD):
+		return llmos_model_unload(lf, uarg, usize);
 	default:
 		return -EOPNOTSUPP;
 	}

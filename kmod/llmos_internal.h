@@ -5,26 +5,99 @@
 #ifndef LLMOS_INTERNAL_H
 #define LLMOS_INTERNAL_H
 
-#include <linux/types.h>
+#include <linux/atomic.h>
 #include <linux/io_uring/cmd.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/xarray.h>
 #include <uapi/linux/llmos.h>
 
-#define LLMOS_MODULE_VERSION "0.1.0"
+#define LLMOS_MODULE_VERSION "0.2.0"
 
 /* Features this build of the module implements. */
-#define LLMOS_FEATURES (LLMOS_F_IOCTL | LLMOS_F_URING_CMD)
+#define LLMOS_FEATURES (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY)
+
+/* Handles of one file are 1..LLMOS_MAX_HANDLE, so mmap offsets fit in off_t. */
+#define LLMOS_MAX_HANDLE 0xffff
+/* Page offsets within one handle's mmap window. */
+#define LLMOS_WINDOW_PGMASK ((1UL << (LLMOS_MMAP_SHIFT - PAGE_SHIFT)) - 1)
+
+/*
+ * struct llmos_model - a named region of zeroed, pinned pages holding one
+ * model's file.  References: the registry (while listed), each handle, each
+ * VMA mapping it; the last put frees the pages and their accounting.
+ */
+struct llmos_model {
+	struct kref ref;
+	struct list_head node;     /* in llmos_models; protected by llmos_models_lock */
+	bool listed;               /* protected by llmos_models_lock */
+	u32 state;                 /* LLMOS_MODEL_*; protected by llmos_models_lock */
+	char name[LLMOS_NAME_LEN];
+	u64 size;                  /* bytes as created */
+	unsigned long npages;
+	unsigned long nr_allocated; /* pages[0..nr_allocated) hold pages */
+	u64 reserved_bytes;        /* counted in llmos_pinned_bytes */
+	struct page **pages;
+	int numa_node;
+	kuid_t owner_uid;
+	kgid_t owner_gid;
+	umode_t mode;
+	atomic_t users;            /* handles, in all files */
+	atomic_t mappings;         /* VMAs, in all processes */
+	atomic_t writable_maps;    /* VMAs that may write; changes under llmos_models_lock */
+};
+
+/* struct llmos_handle - one file's use of one model. */
+struct llmos_handle {
+	struct llmos_model *model; /* holds a reference */
+	bool creator;              /* may map writable and seal; cleared by seal */
+};
 
 /*
  * struct llmos_file - per-open-file state, owned by the struct file and
- * freed in ->release().  Later features hang their per-client objects here.
+ * freed in ->release().
  */
 struct llmos_file {
-	pid_t opener_tgid; /* for diagnostics only */
+	pid_t opener_tgid;        /* for diagnostics only */
+	struct mutex lock;        /* serialises handle changes and lookups */
+	struct xarray handles;    /* handle -> struct llmos_handle; protected by lock */
 };
 
 /* llmos_cmd.c: the command table shared by ioctl and uring_cmd. */
 long llmos_cmd_dispatch(struct llmos_file *lf, unsigned int cmd, void __user *uarg, u32 usize);
 long llmos_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int llmos_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+int llmos_copy_arg(void *karg, size_t ksize, const void __user *uarg, u32 usize, size_t minsize);
+
+/* llmos_model.c: model objects and the registry. */
+void llmos_model_get(struct llmos_model *m);
+void llmos_model_put(struct llmos_model *m);
+void llmos_model_abandon(struct llmos_model *m);
+int llmos_model_map(struct llmos_model *m, bool writable);
+int llmos_model_create(struct llmos_file *lf, void __user *uarg, u32 usize);
+int llmos_model_seal(struct llmos_file *lf, void __user *uarg, u32 usize);
+int llmos_model_open(struct llmos_file *lf, void __user *uarg, u32 usize);
+int llmos_model_close(struct llmos_file *lf, void __user *uarg, u32 usize);
+int llmos_model_list(struct llmos_file *lf, void __user *uarg, u32 usize);
+int llmos_model_unload(struct llmos_file *lf, void __user *uarg, u32 usize);
+void llmos_models_unload_all(void);
+u64 llmos_pinned_bytes(void);
+u64 llmos_pinned_cap(void);
+unsigned int llmos_models_count(void);
+
+/* llmos_file.c: per-file state and handles. */
+int llmos_file_init(struct llmos_file *lf);
+void llmos_file_release(struct llmos_file *lf);
+int llmos_handle_add(struct llmos_file *lf, struct llmos_model *m, bool creator, u32 *id);
+void llmos_handle_release(struct llmos_handle *h);
+
+/* llmos_mmap.c: mapping models into processes. */
+int llmos_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* llmos_stats.c: totals for administrators in sysfs. */
+extern const struct attribute_group *llmos_attr_groups[];
 
 #endif /* LLMOS_INTERNAL_H */

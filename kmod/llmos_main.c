@@ -18,13 +18,18 @@ static int llmos_open(struct inode *inode, struct file *file)
 	if (!lf)
 		return -ENOMEM;
 	lf->opener_tgid = task_tgid_nr(current);
+	llmos_file_init(lf);
 	file->private_data = lf;
 	return 0;
 }
 
+/* Last reference to the file: close, or the death of every process holding it. */
 static int llmos_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct llmos_file *lf = file->private_data;
+
+	llmos_file_release(lf);
+	kfree(lf);
 	file->private_data = NULL;
 	return 0;
 }
@@ -36,6 +41,7 @@ static const struct file_operations llmos_fops = {
 	.unlocked_ioctl = llmos_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.uring_cmd = llmos_uring_cmd,
+	.mmap = llmos_mmap,
 };
 
 /*
@@ -47,6 +53,7 @@ static struct miscdevice llmos_miscdev = {
 	.name = "llmos",
 	.fops = &llmos_fops,
 	.mode = 0666,
+	.groups = llmos_attr_groups,
 };
 
 static int __init llmos_init(void)
@@ -55,6 +62,12 @@ static int __init llmos_init(void)
 
 	BUILD_BUG_ON(sizeof(struct llmos_info) != 80);
 	BUILD_BUG_ON(sizeof(struct llmos_uring_cmd) != 16);
+	BUILD_BUG_ON(sizeof(struct llmos_model_create) != 128);
+	BUILD_BUG_ON(sizeof(struct llmos_model_handle) != 32);
+	BUILD_BUG_ON(sizeof(struct llmos_model_open) != 120);
+	BUILD_BUG_ON(sizeof(struct llmos_model_entry) != 112);
+	BUILD_BUG_ON(sizeof(struct llmos_model_list) != 40);
+	BUILD_BUG_ON(sizeof(struct llmos_model_unload) != 80);
 
 	ret = misc_register(&llmos_miscdev);
 	if (ret) {
@@ -65,9 +78,11 @@ static int __init llmos_init(void)
 	return 0;
 }
 
+/* No file is open (each holds a module reference), so models are unused. */
 static void __exit llmos_exit(void)
 {
 	misc_deregister(&llmos_miscdev);
+	llmos_models_unload_all();
 }
 
 module_init(llmos_init);

@@ -12,6 +12,7 @@
  * (longer) structs as long as every byte it does not know is zero, and it
  * writes back at most the caller's size.  Fields named "reserved" and all
  * flags not defined here must be zero, or the command fails with -EINVAL.
+ * Fields marked "out" are ignored on input, so a struct can be reused.
  *
  * Capabilities are advertised by LLMOS_F_* bits from LLMOS_CMD_GET_INFO.
  */
