@@ -163,7 +163,8 @@ static int report_failure(const char *name, int err)
 		snprintf(hint, sizeof(hint), "llmosctl unload %s first", name);
 		return ctl_error("load", err, hint);
 	case -ENOSPC:
-		return ctl_error("load", err, "unload a model or raise the cap");
+		return ctl_error("load", err, "unload a model, or reload llmos.ko with a larger "
+				 "max_pinned_mb");
 	default:
 		return ctl_error("load", err, NULL);
 	}
