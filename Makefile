@@ -128,9 +128,16 @@ uapi-check:
 		-include include/uapi/linux/llmos.h /dev/null
 .PHONY: uapi-check
 
+# Scenario scripts (tests/selftests/scenario-*) run in the same boot, with
+# the reference model files they need when ../shared/models has them.
+SCENARIOS := $(wildcard tests/selftests/scenario-*)
+TEST_MODELS ?= $(or $(LLMOS_TEST_MODELS),../shared/models)
+SCENARIO_FILES := $(wildcard $(TEST_MODELS)/stories260K-f32.gguf \
+	$(TEST_MODELS)/stories260K-greedy.txt)
 vm-test: module selftests tools
 	$(Q)BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) tools/vm-run --timeout 300 \
 		$(foreach t,$(SELFTESTS),--file $(t)) --file tests/selftests/run-all \
+		$(foreach f,$(SCENARIOS) $(SCENARIO_FILES),--file $(f)) \
 		-- sh run-all $(notdir $(SELFTESTS))
 
 # The sanitizer run of the unit tests, in its own build directory.

@@ -120,3 +120,8 @@ int llmos_module_info(const struct llmos *h, struct llmos_module_info *info)
 	*info = h->info;
 	return 0;
 }
+
+int llmos_device_fd(const struct llmos *h)
+{
+	return h->fd;
+}

@@ -16,4 +16,7 @@
 int llmos_fail(int err, const char *fmt, ...) LLMOS_PRINTF(2, 3);
 void llmos_clear_error(void);
 
+/* device.c: the /dev/llmos descriptor of a handle, -1 in standalone mode. */
+int llmos_device_fd(const struct llmos *h);
+
 #endif /* LLMOS_INTERNAL_H */

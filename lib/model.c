@@ -310,7 +310,7 @@ int llmos_model_load(struct llmos_model **out, const char *path)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return llmos_fail(-ENOMEM, "model: out of memory");
-	ret = gguf_open(&m->gguf, path);
+	ret = llmos_model_source_open(&m->src, path, &m->gguf);
 	if (!ret)
 		ret = load_arch(m);
 	if (!ret)
@@ -345,6 +345,7 @@ void llmos_model_free(struct llmos_model *m)
 	free(m->output_norm);
 	llmos_tokenizer_free(m->tok);
 	gguf_close(m->gguf);
+	llmos_model_source_close(&m->src);
 	free(m);
 }
 

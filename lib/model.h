@@ -11,6 +11,7 @@
 
 #include "kernels.h"
 #include "llmos/llmos.h"
+#include "store.h"
 
 struct gguf_file;
 struct llmos_tokenizer;
@@ -69,7 +70,23 @@ struct llmos_layer {
 	struct llmos_weight w_down;/* (dim, ffn_dim) */
 };
 
+/*
+ * model_source.c: the bytes of a model.  A plain path is mapped by
+ * gguf_open() (dev stays NULL); "llmos:NAME" is a model the module holds,
+ * mapped read-only through dev, the model's own /dev/llmos handle.
+ */
+struct llmos_model_source {
+	struct llmos *dev;
+	struct llmos_store_map map;
+};
+
+int llmos_model_source_open(struct llmos_model_source *src, const char *path,
+			    struct gguf_file **gguf);
+/* After gguf_close() of what it parsed. */
+void llmos_model_source_close(struct llmos_model_source *src);
+
 struct llmos_model {
+	struct llmos_model_source src;
 	struct gguf_file *gguf;
 	const struct llmos_arch *arch;
 	struct llmos_hparams hp;

@@ -79,7 +79,9 @@ struct llmos_model;
 /*
  * llmos_model_load() - map a GGUF file read-only and check it completely:
  * metadata, every tensor's type and shape, the tokenizer.  Weights stay in
- * the mapping (zero copy); nothing is read until it is used.
+ * the mapping (zero copy); nothing is read until it is used.  A path of
+ * "llmos:NAME" opens the model the module holds under NAME instead (see the
+ * model store below); that needs the module (-LLMOS_ENOMODULE otherwise).
  */
 int llmos_model_load(struct llmos_model **out, const char *path);
 void llmos_model_free(struct llmos_model *m);
@@ -175,6 +177,68 @@ void llmos_sampler_free(struct llmos_sampler *s);
 int32_t llmos_sampler_sample(struct llmos_sampler *s, const float *logits);
 /* Remember a token chosen elsewhere (the prompt), for the repetition penalty. */
 void llmos_sampler_accept(struct llmos_sampler *s, int32_t token);
+
+/* ---- the model store: models in kernel memory, shared by processes ---- */
+
+/*
+ * With the module loaded, a model can live in its pinned memory under a
+ * name: loaded once by an administrator, then opened by any permitted
+ * process as llmos_model_load(&m, "llmos:NAME"), which maps it read-only
+ * and parses it in place (N processes on one model use one copy).
+ * All of these need a handle in LLMOS_MODE_KERNEL (else -LLMOS_ENOMODULE).
+ * Names are 1 to 63 of A-Z a-z 0-9 . _ - and do not start with '.'.
+ */
+#define LLMOS_STORE_PREFIX "llmos:" /* llmos_model_load() path prefix */
+#define LLMOS_STORE_NAME_MAX 63
+#define LLMOS_STORE_NODE_ANY (-1) /* any NUMA node */
+
+struct llmos_store_params {
+	uint32_t mode;     /* permission bits (0..0777) for others to open it */
+	int32_t numa_node; /* node whose memory holds it, or LLMOS_STORE_NODE_ANY */
+};
+/* Mode 0644, any node. */
+void llmos_store_default_params(struct llmos_store_params *p);
+
+/* Called after each chunk copied; return non-zero to stop (-ECANCELED). */
+typedef int (*llmos_progress_fn)(uint64_t done, uint64_t total, void *arg);
+
+/*
+ * llmos_store_load() - check the GGUF file at path completely (as
+ * llmos_model_load() does), then copy it into module memory named name and
+ * seal it.  p may be NULL (the defaults); progress may be NULL.  Nothing
+ * is left behind on failure.  Needs CAP_SYS_ADMIN.  Errors: -EINVAL (bad
+ * name), -EEXIST (name used), -ENOSPC (over the module's pinned-memory
+ * cap), -EPERM, file and format errors as llmos_model_load() gives them.
+ */
+int llmos_store_load(struct llmos *h, const char *name, const char *path,
+		     const struct llmos_store_params *p, llmos_progress_fn progress, void *arg);
+
+/* Model states. */
+#define LLMOS_STORE_LOADING 0 /* being written by its creator */
+#define LLMOS_STORE_SEALED 1  /* read-only, open for use */
+
+struct llmos_store_entry {
+	char name[LLMOS_STORE_NAME_MAX + 1];
+	uint64_t size;      /* bytes as loaded */
+	uint64_t pinned;    /* bytes of memory it holds */
+	uint32_t state;     /* LLMOS_STORE_* */
+	uint32_t users;     /* open handles, in all processes */
+	uint32_t mappings;  /* memory mappings, in all processes */
+	int32_t numa_node;  /* as requested */
+	uint32_t owner_uid, owner_gid;
+	uint32_t mode;
+};
+/*
+ * The models the module holds: writes at most cap entries (entries may be
+ * NULL if cap is 0) and returns how many models there are, which may be
+ * more than cap.
+ */
+int llmos_store_list(struct llmos *h, struct llmos_store_entry *entries, size_t cap);
+
+/* Free the name at once and the memory when its last user goes. */
+#define LLMOS_STORE_UNLOAD_WHEN_UNUSED (1u << 0)
+/* Remove a model: -EBUSY while in use, unless WHEN_UNUSED.  Needs CAP_SYS_ADMIN. */
+int llmos_store_unload(struct llmos *h, const char *name, unsigned int flags);
 
 #ifdef __cplusplus
 }
