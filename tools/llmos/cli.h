@@ -15,6 +15,7 @@ int cmd_run(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_bench_load(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
 
 /* Print "llmos CMD: what: <strerror>: <detail>" to stderr; returns 1. */

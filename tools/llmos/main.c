@@ -19,6 +19,7 @@ static const struct command {
 	{ "tokenize", cmd_tokenize, "print the token ids of a text" },
 	{ "perplexity", cmd_perplexity, "perplexity of a model on a text file" },
 	{ "bench", cmd_bench, "prompt and generation speed in tokens/s" },
+	{ "bench-load", cmd_bench_load, "time to open and map a model, and its memory" },
 	{ "mkmodel", cmd_mkmodel, "write a synthetic model of a given shape and type" },
 	{ "mode", cmd_mode, "say whether libllmos uses the kernel module or runs standalone" },
 };
