@@ -21,7 +21,6 @@
 #include "kernels_impl.h"
 #include "matmul.h"
 
-#define ROW_BLOCK_1 32     /* rows per chunk for a single token */
 #define ROW_BLOCK 16       /* rows per chunk for several tokens */
 #define TOKEN_BLOCK 64     /* tokens per chunk */
 #define PAR_CONVERT 16384  /* convert in parallel from this many elements */
@@ -107,12 +106,9 @@ static void run_chunk_tiled(const struct matmul_job *job, int64_t r0, int64_t r1
 	}
 }
 
-static void run_chunk(const struct matmul_job *job, int chunk)
+/* Rows [r0, r1) against tokens [t0, t1). */
+static void run_rows(const struct matmul_job *job, int64_t r0, int64_t r1, int t0, int t1)
 {
-	int64_t r0 = (int64_t)(chunk % job->row_chunks) * job->row_block;
-	int64_t r1 = r0 + job->row_block < job->rows ? r0 + job->row_block : job->rows;
-	int t0 = chunk / job->row_chunks * TOKEN_BLOCK;
-	int t1 = t0 + TOKEN_BLOCK < job->n_tokens ? t0 + TOKEN_BLOCK : job->n_tokens;
 	llmos_vec_dot_fn dot = job->wt->vec_dot;
 
 	if (job->tile) {
@@ -127,9 +123,30 @@ static void run_chunk(const struct matmul_job *job, int chunk)
 	}
 }
 
+static void run_chunk(const struct matmul_job *job, int chunk)
+{
+	int64_t r0 = (int64_t)(chunk % job->row_chunks) * job->row_block;
+	int64_t r1 = r0 + job->row_block < job->rows ? r0 + job->row_block : job->rows;
+	int t0 = chunk / job->row_chunks * TOKEN_BLOCK;
+	int t1 = t0 + TOKEN_BLOCK < job->n_tokens ? t0 + TOKEN_BLOCK : job->n_tokens;
+
+	run_rows(job, r0, r1, t0, t1);
+}
+
+/*
+ * One token (generation) streams the weights once: each thread takes one
+ * contiguous share of the rows, so each core reads one sequential stream
+ * the hardware prefetcher can follow (interleaved chunks measured 1.5x
+ * slower on 2 cores).  Several tokens take chunks from a shared counter.
+ */
 static void matmul_worker(void *arg, int ith, int nth)
 {
 	struct matmul_job *job = arg;
+
+	if (job->n_tokens == 1) {
+		run_rows(job, job->rows * ith / nth, job->rows * (ith + 1) / nth, 0, 1);
+		return;
+	}
 
 	for (int c = ith; c < job->n_chunks;
 	     c = atomic_fetch_add_explicit(&job->next_chunk, 1, memory_order_relaxed))
@@ -198,7 +215,7 @@ int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_
 		.rows = rows,
 		.cols = (int)cols,
 		.n_tokens = n_tokens,
-		.row_block = n_tokens == 1 ? ROW_BLOCK_1 : ROW_BLOCK,
+		.row_block = ROW_BLOCK,
 	};
 	if (tile_possible(wtype, cols) && llmos_kernel_ops()->tile_dot[wtype]) {
 		job.tile = llmos_kernel_ops()->tile_dot[wtype];
