@@ -708,11 +708,14 @@ TEST_F(sched, grants_follow_class_order)
 struct share {
 	int total;
 	int count[2];
+	__u64 wait_us[2];       /* each process's SCHED_STATS wait_us_total at its end */
+	__u64 grants[2];        /* and its grants */
 };
 
 struct share_child {
 	int idx;
 	__u32 weight;
+	long hold_us;
 	int ready_w;
 	int go_r;               /* EOF when the parent closes its end: start */
 	struct share *sh;
@@ -741,7 +744,15 @@ static int share_child_fn(void *arg)
 		if (__atomic_fetch_add(&a->sh->total, 1, __ATOMIC_SEQ_CST) >= SHARE_GRANTS)
 			break;
 		__atomic_fetch_add(&a->sh->count[a->idx], 1, __ATOMIC_SEQ_CST);
-		spin_us(100);
+		spin_us(a->hold_us);
+	}
+	{
+		struct llmos_sched_stat me;
+
+		if (get_proc(c.fd, getpid(), &me) != 1)
+			return CHILD_BAD_RES;
+		a->sh->wait_us[a->idx] = me.wait_us_total;
+		a->sh->grants[a->idx] = me.grants;
 	}
 	if (job_end(c.fd, c.job))
 		return CHILD_BAD_RES;
@@ -749,9 +760,20 @@ static int share_child_fn(void *arg)
 	return 0;
 }
 
-/* Run two NORMAL processes of the given weights until SHARE_GRANTS grants. */
+/*
+ * Run two NORMAL processes of the given weights until SHARE_GRANTS grants;
+ * *share0 is process 0's share of the slot's time.
+ *
+ * The module shares slot time: a release charges the time since the grant,
+ * which includes waking the granted process up (tens of microseconds under
+ * TCG, milliseconds when the host is busy and the vCPU was idle) -- and the
+ * process woken is nearly always the one that gets fewer grants.  So the
+ * grant count is only logged; the share is measured as the module sees it.
+ * With one slot and both processes always queued or holding, each waits
+ * exactly while the other holds: process 0's time is process 1's wait.
+ */
 static void run_share(struct __test_metadata *_metadata, FIXTURE_DATA(sched) *self,
-		      __u32 w0, __u32 w1, int count[2])
+		      __u32 w0, __u32 w1, long hold_us, double *share0)
 {
 	struct share_child args[2];
 	struct share *sh = shared_alloc(sizeof(*sh));
@@ -765,7 +787,8 @@ static void run_share(struct __test_metadata *_metadata, FIXTURE_DATA(sched) *se
 		int keep[] = { ready[1], go[0] };
 
 		args[i] = (struct share_child){ .idx = i, .weight = i ? w1 : w0,
-						.ready_w = ready[1], .go_r = go[0], .sh = sh };
+						.hold_us = hold_us, .ready_w = ready[1],
+						.go_r = go[0], .sh = sh };
 		pids[i] = spawn(self, share_child_fn, &args[i], keep, 2);
 		ASSERT_LT(0, pids[i]);
 	}
@@ -774,10 +797,12 @@ static void run_share(struct __test_metadata *_metadata, FIXTURE_DATA(sched) *se
 	close(go[1]);
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, reap(self, pids[i])) TH_LOG("child %d", i);
-	count[0] = sh->count[0];
-	count[1] = sh->count[1];
-	TH_LOG("weights %u:%u -> grants %d:%d", w0, w1, count[0], count[1]);
-	ASSERT_EQ(SHARE_GRANTS, count[0] + count[1]);
+	ASSERT_EQ(SHARE_GRANTS, sh->count[0] + sh->count[1]);
+	ASSERT_LT(0ULL, sh->wait_us[0] + sh->wait_us[1]);
+	*share0 = (double)sh->wait_us[1] / (sh->wait_us[0] + sh->wait_us[1]);
+	TH_LOG("weights %u:%u, holds of %ld us: grants %d:%d, slot time %llu:%llu us (share %.3f)",
+	       w0, w1, hold_us, sh->count[0], sh->count[1], (unsigned long long)sh->wait_us[1],
+	       (unsigned long long)sh->wait_us[0], *share0);
 	close(go[0]);
 	close(ready[0]);
 	close(ready[1]);
@@ -786,21 +811,19 @@ static void run_share(struct __test_metadata *_metadata, FIXTURE_DATA(sched) *se
 
 TEST_F_TIMEOUT(sched, equal_weights_share_half, 120)
 {
-	int count[2];
+	double share;
 
-	run_share(_metadata, self, 100, 100, count);
-	ASSERT_LE(SHARE_GRANTS * 40 / 100, count[0]);
-	ASSERT_GE(SHARE_GRANTS * 60 / 100, count[0]);
+	run_share(_metadata, self, 100, 100, 100, &share);
+	ASSERT_TRUE(share >= 0.40 && share <= 0.60) TH_LOG("share %.3f", share);
 }
 
 TEST_F_TIMEOUT(sched, weight_two_to_one, 120)
 {
-	int count[2];
-	double ratio;
+	double share, ratio;
 
-	run_share(_metadata, self, 200, 100, count);
-	ASSERT_LT(0, count[1]);
-	ratio = (double)count[0] / count[1];
+	run_share(_metadata, self, 200, 100, 100, &share);
+	ASSERT_GT(1.0, share);
+	ratio = share / (1.0 - share);
 	ASSERT_TRUE(ratio >= 1.6 && ratio <= 2.4) TH_LOG("ratio %.2f", ratio);
 }
 
@@ -971,24 +994,26 @@ TEST_F(sched, lease_revocation)
 
 struct holder_child {
 	int ready_w;
+	int uring;
 };
 
-/* Take a grant (ioctl), report 'g', then wait to be killed. */
+/* Take a grant (ioctl or uring_cmd), report 'g', then wait to be killed. */
 static int holder_child_fn(void *arg)
 {
 	struct holder_child *a = arg;
 	struct client c;
 
-	if (client_open(&c, 0, LLMOS_CLASS_NORMAL, 0))
+	if (client_open(&c, a->uring, LLMOS_CLASS_NORMAL, 0))
 		return CHILD_SETUP_FAILED;
-	if (step_ioctl(c.fd, c.job, 0))
+	if (a->uring ? client_step(&c, 0, EVENT_MS) : step_ioctl(c.fd, c.job, 0))
 		return CHILD_BAD_RES;
 	write_byte(a->ready_w, 'g');
 	for (;;)
 		pause();
 }
 
-TEST_F(sched, killed_while_holding_frees_slot)
+static void killed_while_holding(struct __test_metadata *_metadata, FIXTURE_DATA(sched) *self,
+				 int uring)
 {
 	struct llmos_sched_stats base, st;
 	struct llmos_sched_stat child;
@@ -1000,6 +1025,7 @@ TEST_F(sched, killed_while_holding_frees_slot)
 	ASSERT_EQ(0, get_stats(self->fd, &base));
 	ASSERT_EQ(0, pipe(ready));
 	arg.ready_w = ready[1];
+	arg.uring = uring;
 	pid = spawn(self, holder_child_fn, &arg, &ready[1], 1);
 	ASSERT_LT(0, pid);
 	ASSERT_EQ('g', read_byte_ms(ready[0], EVENT_MS));
@@ -1036,6 +1062,17 @@ TEST_F(sched, killed_while_holding_frees_slot)
 	close(ready[1]);
 }
 
+TEST_F(sched, killed_while_holding_frees_slot)
+{
+	killed_while_holding(_metadata, self, 0);
+}
+
+/* The same with the grant taken through a ring (the dead process's ring goes later). */
+TEST_F(sched, killed_while_holding_via_uring_frees_slot)
+{
+	killed_while_holding(_metadata, self, 1);
+}
+
 struct queued_child {
 	int ready_w;
 };
@@ -1058,6 +1095,7 @@ TEST_F(sched, killed_while_queued)
 	struct llmos_sched_stats base, st;
 	struct llmos_sched_stat child;
 	struct queued_child arg;
+	struct class_want want;
 	struct client h, p;
 	int ready[2];
 	pid_t pid;
@@ -1077,16 +1115,23 @@ TEST_F(sched, killed_while_queued)
 
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(1000 + SIGKILL, reap(self, pid));
-	/* The dead process's requests went with it (io_uring cancels them at exit). */
-	ASSERT_EQ(0, get_stats(self->fd, &st));
-	ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].queued + 1, st.classes[LLMOS_CLASS_NORMAL].queued);
-	ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].cancels + 1,
-		  st.classes[LLMOS_CLASS_NORMAL].cancels);
-	ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].jobs + 2, st.classes[LLMOS_CLASS_NORMAL].jobs);
-	if (get_proc(self->fd, pid, &child) == 1) {
+	/*
+	 * The dead process's request goes when io_uring tears its ring down,
+	 * asynchronously after the exit (task exit itself does not cancel
+	 * uring_cmds in 6.12).
+	 */
+	want = (struct class_want){ .class = LLMOS_CLASS_NORMAL,
+				    .queued = base.classes[LLMOS_CLASS_NORMAL].queued + 1,
+				    .jobs = ~0u,
+				    .cancels = base.classes[LLMOS_CLASS_NORMAL].cancels + 1 };
+	ASSERT_EQ(1, await_stats(self->fd, EVENT_MS, class_pred, &want, &st))
+		TH_LOG("queued %u (want %u), cancels %llu (want %llu)",
+		       st.classes[LLMOS_CLASS_NORMAL].queued, want.queued,
+		       (unsigned long long)st.classes[LLMOS_CLASS_NORMAL].cancels,
+		       (unsigned long long)want.cancels);
+	ASSERT_EQ(0, cqe_ready(&p.ring));
+	if (get_proc(self->fd, pid, &child) == 1)
 		ASSERT_EQ(0U, child.queued);
-		ASSERT_EQ(0U, child.jobs);
-	}
 
 	ASSERT_EQ(0, job_end(h.fd, h.job));
 	ASSERT_EQ(0, wait_cqe_ms(&p.ring, EVENT_MS, NULL));
@@ -1098,6 +1143,17 @@ TEST_F(sched, killed_while_queued)
 	ASSERT_EQ(0, get_stats(self->fd, &st));
 	ASSERT_EQ(0U, st.slots_busy);
 	ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].queued, st.classes[LLMOS_CLASS_NORMAL].queued);
+	/*
+	 * Both our jobs are ended; the dead child's file (and job) go when
+	 * io_uring's asynchronous teardown of its ring drops the last
+	 * reference to it.
+	 */
+	want = (struct class_want){ .class = LLMOS_CLASS_NORMAL,
+				    .queued = base.classes[LLMOS_CLASS_NORMAL].queued,
+				    .jobs = base.classes[LLMOS_CLASS_NORMAL].jobs,
+				    .cancels = ~0ull };
+	ASSERT_EQ(1, await_stats(self->fd, EVENT_MS, class_pred, &want, &st))
+		TH_LOG("jobs %u (want %u)", st.classes[LLMOS_CLASS_NORMAL].jobs, want.jobs);
 	client_close(&p);
 	client_close(&h);
 	close(ready[0]);
@@ -1155,12 +1211,19 @@ TEST_F(sched, ring_exit_cancels_pending)
 	ASSERT_EQ(0U, st.slots_busy);
 }
 
+/*
+ * IORING_OP_ASYNC_CANCEL aimed at a queued step.  io_uring (through at least
+ * 6.12) cannot cancel a uring_cmd that way: the cancel completes -ENOENT and
+ * never reaches the driver.  Either outcome must leave a consistent state:
+ * cancelled (cancel 0, step -ECANCELED, nothing queued), or untouched (the
+ * step stays queued and is granted, once, when the slot frees).
+ */
 TEST_F(sched, async_cancel_of_queued_step)
 {
 	struct llmos_sched_stats base, st;
 	struct io_uring_sqe *sqe;
 	struct client h, b;
-	int i, res, step_res = NO_CQE, cancel_res = NO_CQE;
+	int res, step_res = NO_CQE, cancel_res = NO_CQE;
 	__u64 ud;
 
 	ASSERT_EQ(0, get_stats(self->fd, &base));
@@ -1175,27 +1238,142 @@ TEST_F(sched, async_cancel_of_queued_step)
 	io_uring_prep_cancel64(sqe, 1, 0);
 	io_uring_sqe_set_data64(sqe, 2);
 	ASSERT_EQ(1, io_uring_submit(&b.ring));
-	for (i = 0; i < 2; i++) {
-		res = wait_cqe_ms(&b.ring, EVENT_MS, &ud);
-		if (res == NO_CQE)
-			break;
+	/* The cancel always completes (at once); the step only if cancelled. */
+	while ((res = wait_cqe_ms(&b.ring,
+				  cancel_res == NO_CQE || (cancel_res == 0 && step_res == NO_CQE) ?
+				  EVENT_MS : 0, &ud)) != NO_CQE) {
 		if (ud == 1)
 			step_res = res;
 		else if (ud == 2)
 			cancel_res = res;
 	}
-	TH_LOG("cancel CQE %d, step CQE %d", cancel_res, step_res);
-	ASSERT_EQ(0, cancel_res);
-	ASSERT_EQ(-ECANCELED, step_res);
+	TH_LOG("cancel CQE %d, step CQE %s%d", cancel_res, step_res == NO_CQE ? "none " : "",
+	       step_res == NO_CQE ? 0 : step_res);
+	ASSERT_NE(NO_CQE, cancel_res);
 	ASSERT_EQ(0, get_stats(self->fd, &st));
-	ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].queued, st.classes[LLMOS_CLASS_NORMAL].queued);
-	ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].cancels + 1,
-		  st.classes[LLMOS_CLASS_NORMAL].cancels);
-	ASSERT_EQ(0, job_end(h.fd, h.job));
+	if (cancel_res == 0) {
+		ASSERT_EQ(-ECANCELED, step_res);
+		ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].queued,
+			  st.classes[LLMOS_CLASS_NORMAL].queued);
+		ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].cancels + 1,
+			  st.classes[LLMOS_CLASS_NORMAL].cancels);
+		ASSERT_EQ(0, job_end(h.fd, h.job));
+	} else {
+		ASSERT_EQ(-ENOENT, cancel_res);
+		ASSERT_EQ(NO_CQE, step_res);
+		ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].queued + 1,
+			  st.classes[LLMOS_CLASS_NORMAL].queued);
+		ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].cancels,
+			  st.classes[LLMOS_CLASS_NORMAL].cancels);
+		ASSERT_EQ(0, job_end(h.fd, h.job));
+		ASSERT_EQ(0, wait_cqe_ms(&b.ring, EVENT_MS, &ud));
+		ASSERT_EQ(1ULL, ud);
+		ASSERT_EQ(0, cqe_ready(&b.ring));
+	}
 	ASSERT_EQ(0, job_end(b.fd, b.job));
 	client_close(&b);
 	client_close(&h);
 }
+
+struct thread_submit {
+	struct client *c;
+	int ret;
+};
+
+static void *submit_and_exit_thread(void *arg)
+{
+	struct thread_submit *t = arg;
+
+	t->ret = client_submit(t->c, 0);
+	return NULL;
+}
+
+/*
+ * A step queued by a thread that then exits.  Documentation/uapi.md says it
+ * is cancelled, but io_uring (6.12) cancels a task's uring_cmds at exit only
+ * when they are tracked as inflight, which a uring_cmd on a device file never
+ * is; so it stays queued until its ring goes.  Either way the state must stay
+ * consistent: cancelled (-ECANCELED, nothing queued), or still queued and
+ * granted, once, to the ring's owner when the slot frees.
+ */
+TEST_F(sched, thread_exit_with_pending_step_is_consistent)
+{
+	struct llmos_sched_stats base, st;
+	struct thread_submit ts;
+	struct client h, b;
+	pthread_t t;
+	int res;
+
+	ASSERT_EQ(0, get_stats(self->fd, &base));
+	ASSERT_EQ(0, client_open(&h, 0, LLMOS_CLASS_NORMAL, 0));
+	ASSERT_EQ(0, step_ioctl(h.fd, h.job, 0));
+	ASSERT_EQ(0, client_open(&b, 1, LLMOS_CLASS_NORMAL, 0));
+	ts = (struct thread_submit){ .c = &b };
+	ASSERT_EQ(0, pthread_create(&t, NULL, submit_and_exit_thread, &ts));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, ts.ret);
+	res = wait_cqe_ms(&b.ring, 500, NULL);
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	TH_LOG("after the thread's exit: CQE %s%d, queued %u", res == NO_CQE ? "none " : "",
+	       res == NO_CQE ? 0 : res, st.classes[LLMOS_CLASS_NORMAL].queued);
+	if (res == NO_CQE) {
+		ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].queued + 1,
+			  st.classes[LLMOS_CLASS_NORMAL].queued);
+		ASSERT_EQ(0, job_end(h.fd, h.job));
+		ASSERT_EQ(0, wait_cqe_ms(&b.ring, EVENT_MS, NULL));
+		ASSERT_EQ(0, cqe_ready(&b.ring));
+		ASSERT_EQ(0, client_step(&b, LLMOS_STEP_RELEASE, EVENT_MS));
+	} else {
+		ASSERT_EQ(-ECANCELED, res);
+		ASSERT_EQ(0, cqe_ready(&b.ring));
+		ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].queued,
+			  st.classes[LLMOS_CLASS_NORMAL].queued);
+		ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].cancels + 1,
+			  st.classes[LLMOS_CLASS_NORMAL].cancels);
+		ASSERT_EQ(0, job_end(h.fd, h.job));
+		ASSERT_EQ(0, client_step(&b, 0, EVENT_MS));
+	}
+	ASSERT_EQ(0, job_end(b.fd, b.job));
+	client_close(&b);
+	client_close(&h);
+}
+
+#ifdef LLMOS_STEP_RELEASE_ONLY
+/* RELEASE_ONLY gives the slot up without queueing, and completes at once. */
+TEST_F(sched, release_only_frees_slot_without_queueing)
+{
+	struct llmos_sched_stats base, st;
+	struct client a, b;
+
+	ASSERT_EQ(0, get_stats(self->fd, &base));
+	ASSERT_EQ(0, client_open(&a, 1, LLMOS_CLASS_NORMAL, 0));
+	ASSERT_EQ(0, client_open(&b, 1, LLMOS_CLASS_NORMAL, 0));
+	/* Nothing held: still 0. */
+	ASSERT_EQ(0, client_step(&a, LLMOS_STEP_RELEASE_ONLY, EVENT_MS));
+	ASSERT_EQ(0, step_ioctl(a.fd, a.job, LLMOS_STEP_RELEASE_ONLY));
+	ASSERT_EQ(0, client_step(&a, 0, EVENT_MS));
+	ASSERT_EQ(0, client_submit(&b, 0));
+	ASSERT_EQ(0, cqe_ready(&b.ring));
+	ASSERT_EQ(0, client_step(&a, LLMOS_STEP_RELEASE_ONLY, EVENT_MS));
+	ASSERT_EQ(0, wait_cqe_ms(&b.ring, EVENT_MS, NULL));
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	ASSERT_EQ(1U, st.slots_busy);
+	ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].held + 1, st.classes[LLMOS_CLASS_NORMAL].held);
+	ASSERT_EQ(base.classes[LLMOS_CLASS_NORMAL].queued, st.classes[LLMOS_CLASS_NORMAL].queued);
+	/* a can queue again (nothing held, nothing queued), behind b. */
+	ASSERT_EQ(0, client_submit(&a, 0));
+	ASSERT_EQ(0, cqe_ready(&a.ring));
+	ASSERT_EQ(0, step_ioctl(b.fd, b.job, LLMOS_STEP_RELEASE_ONLY));
+	ASSERT_EQ(0, wait_cqe_ms(&a.ring, EVENT_MS, NULL));
+	ASSERT_EQ(0, step_ioctl(a.fd, a.job, LLMOS_STEP_RELEASE_ONLY));
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	ASSERT_EQ(0U, st.slots_busy);
+	ASSERT_EQ(0, job_end(a.fd, a.job));
+	ASSERT_EQ(0, job_end(b.fd, b.job));
+	client_close(&b);
+	client_close(&a);
+}
+#endif
 
 TEST_F(sched, job_end_cancels_pending_and_releases)
 {
