@@ -4,8 +4,9 @@
  *
  * Classes are strict (REALTIME first), except that a request waiting longer
  * than starve_ms goes first whatever its class (aging; the oldest such
- * request wins), which bounds starvation by starve_ms plus the step being
- * computed when the bound passes.  Inside a class the process with the
+ * request wins, at most one per starve_ms), which bounds starvation: the
+ * k-th starving request in line is served within (k + 1) * starve_ms plus
+ * the step being computed.  Inside a class the process with the
  * least virtual time wins; a grant charges its process (hold time + 10 us)
  * * 100 / weight, so equal weights share equally and 2:1 weights 2:1.
  * A grant held past lease_ms is revoked by a timer.
@@ -27,6 +28,7 @@ struct llmos_sched_counters llmos_class_stats[LLMOS_NR_CLASSES]; /* likewise */
 unsigned int llmos_sched_busy;    /* slots held now; likewise */
 unsigned int llmos_sched_nprocs;  /* entries in llmos_sched_procs; likewise */
 static u64 min_vtime[LLMOS_NR_CLASSES]; /* likewise: the vtime of the last grant */
+static u64 last_aged_ns;          /* likewise: when aging last chose a request */
 
 static unsigned int slots = 1;
 module_param(slots, uint, 0644);
@@ -134,14 +136,21 @@ void llmos_sched_dequeue_locked(struct llmos_job *job)
 	llmos_class_stats[job->queued_class].queued--;
 }
 
-/* The request to grant next, or NULL. */
-static struct llmos_job *pick_locked(u64 now)
+/*
+ * Aging: the oldest request that has waited more than starve_ms, but at
+ * most one such grant per starve_ms, so that lower classes get a bounded
+ * share instead of turning the order into first come, first served when
+ * steps are long.
+ */
+static struct llmos_job *pick_aged_locked(u64 now)
 {
 	u64 starve_ns = (u64)READ_ONCE(starve_ms) * NSEC_PER_MSEC;
 	struct llmos_job *oldest = NULL, *j;
-	struct llmos_sched_proc *p, *best;
+	struct llmos_sched_proc *p;
 	int c;
 
+	if (last_aged_ns && now - last_aged_ns < starve_ns)
+		return NULL;
 	list_for_each_entry(p, &llmos_sched_procs, node)
 		for (c = 0; c < LLMOS_NR_CLASSES; c++) {
 			j = list_first_entry_or_null(&p->queue[c], struct llmos_job, qnode);
@@ -150,7 +159,19 @@ static struct llmos_job *pick_locked(u64 now)
 				oldest = j;
 		}
 	if (oldest)
-		return oldest;
+		last_aged_ns = now;
+	return oldest;
+}
+
+/* The request to grant next, or NULL. */
+static struct llmos_job *pick_locked(u64 now)
+{
+	struct llmos_job *aged = pick_aged_locked(now);
+	struct llmos_sched_proc *p, *best;
+	int c;
+
+	if (aged)
+		return aged;
 	for (c = 0; c < LLMOS_NR_CLASSES; c++) {
 		best = NULL;
 		list_for_each_entry(p, &llmos_sched_procs, node) {
@@ -249,9 +270,10 @@ void llmos_sched_release_locked(struct llmos_job *job, u64 now)
 static enum hrtimer_restart lease_expired(struct hrtimer *timer)
 {
 	struct llmos_job *job = container_of(timer, struct llmos_job, lease);
-	u64 now = ktime_get_ns();
+	u64 now;
 
 	spin_lock(&llmos_sched_lock);
+	now = ktime_get_ns(); /* under the lock: no stamp taken later by others */
 	/* A release and a new grant may have come since the timer fired. */
 	if (job->state == LLMOS_JOB_HELD &&
 	    now - job->grant_ns >= (u64)READ_ONCE(lease_ms) * NSEC_PER_MSEC) {

@@ -27,10 +27,11 @@ static void count_cancel_locked(struct llmos_job *job)
 /* Take a job (already out of its file's table) out of the scheduler and free it. */
 static void job_destroy(struct llmos_job *job)
 {
-	u64 now = ktime_get_ns();
 	LIST_HEAD(gone);
+	u64 now;
 
 	spin_lock_bh(&llmos_sched_lock);
+	now = ktime_get_ns(); /* under the lock, so times only grow along the queue */
 	if (job->state == LLMOS_JOB_QUEUED) {
 		llmos_sched_dequeue_locked(job);
 		count_cancel_locked(job);
@@ -217,8 +218,8 @@ int llmos_sched_step_uring(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
 		return ret;
 	pdu->job = NULL;
 	io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
-	now = ktime_get_ns();
 	spin_lock_bh(&llmos_sched_lock);
+	now = ktime_get_ns();
 	ret = step_begin_locked(lf, &arg, &job, now);
 	if (ret == 1) {
 		job->ioucmd = ioucmd;
@@ -266,8 +267,8 @@ int llmos_sched_step_ioctl(struct llmos_file *lf, void __user *uarg, u32 usize)
 	if (ret)
 		return ret;
 	init_completion(&w.done);
-	now = ktime_get_ns();
 	spin_lock_bh(&llmos_sched_lock);
+	now = ktime_get_ns();
 	ret = step_begin_locked(lf, &arg, &job, now);
 	if (ret == 1) {
 		job->waiter = &w;
