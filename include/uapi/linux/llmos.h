@@ -244,6 +244,8 @@ struct llmos_job_create {
 
 /* JOB_STEP flags. */
 #define LLMOS_STEP_RELEASE (1u << 0) /* release the grant this job holds, then queue */
+/* Only release the grant this job holds (if any); complete at once with 0. */
+#define LLMOS_STEP_RELEASE_ONLY (1u << 1)
 
 /*
  * struct llmos_job_step - LLMOS_CMD_JOB_STEP argument (uring_cmd; as an
