@@ -89,6 +89,16 @@ long llmos_cmd_dispatch(struct llmos_file *lf, unsigned int cmd, void __user *ua
 		return llmos_model_list(lf, uarg, usize);
 	case _IOC_NR(LLMOS_CMD_MODEL_UNLOAD):
 		return llmos_model_unload(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_JOB_CREATE):
+		return llmos_sched_job_create(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_JOB_STEP):
+		return llmos_sched_step_ioctl(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_JOB_END):
+		return llmos_sched_job_end(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_SCHED_SET_PRIO):
+		return llmos_sched_set_prio(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_SCHED_STATS):
+		return llmos_sched_stats(lf, uarg, usize);
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -114,9 +124,16 @@ static bool llmos_uring_tail_is_zero(const u8 *area, unsigned int issue_flags)
 
 int llmos_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {
-	const struct llmos_uring_cmd *sqe_cmd = io_uring_sqe_cmd(ioucmd->sqe);
 	struct llmos_file *lf = ioucmd->file->private_data;
+	const struct llmos_uring_cmd *sqe_cmd;
 	struct llmos_uring_cmd pl;
+
+	/* Cancellation comes through here too; the SQE may be gone by then. */
+	if (issue_flags & IO_URING_F_CANCEL) {
+		llmos_sched_uring_cancel(ioucmd, issue_flags);
+		return 0;
+	}
+	sqe_cmd = io_uring_sqe_cmd(ioucmd->sqe);
 
 	/* The SQE lives in memory the application can change: read it once. */
 	pl.addr = READ_ONCE(sqe_cmd->addr);
@@ -125,5 +142,10 @@ int llmos_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (pl.reserved || !llmos_uring_tail_is_zero((const u8 *)sqe_cmd, issue_flags))
 		return -EINVAL;
 
+	/* A step completes when granted; every other command at once. */
+	if (_IOC_TYPE(ioucmd->cmd_op) == LLMOS_IOC_MAGIC &&
+	    _IOC_NR(ioucmd->cmd_op) == _IOC_NR(LLMOS_CMD_JOB_STEP))
+		return llmos_sched_step_uring(lf, ioucmd, issue_flags, u64_to_user_ptr(pl.addr),
+					      pl.len);
 	return llmos_cmd_dispatch(lf, ioucmd->cmd_op, u64_to_user_ptr(pl.addr), pl.len);
 }

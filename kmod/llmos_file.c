@@ -11,6 +11,7 @@ int llmos_file_init(struct llmos_file *lf)
 {
 	mutex_init(&lf->lock);
 	xa_init_flags(&lf->handles, XA_FLAGS_ALLOC1);
+	xa_init_flags(&lf->jobs, XA_FLAGS_ALLOC1);
 	return 0;
 }
 
@@ -67,6 +68,7 @@ void llmos_file_release(struct llmos_file *lf)
 	struct llmos_handle *h;
 	unsigned long id;
 
+	llmos_sched_file_release(lf);
 	xa_for_each(&lf->handles, id, h) {
 		xa_erase(&lf->handles, id);
 		llmos_handle_release(h);

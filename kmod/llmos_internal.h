@@ -15,10 +15,12 @@
 #include <linux/xarray.h>
 #include <uapi/linux/llmos.h>
 
-#define LLMOS_MODULE_VERSION "0.2.0"
+#include "llmos_sched.h"
+
+#define LLMOS_MODULE_VERSION "0.3.0"
 
 /* Features this build of the module implements. */
-#define LLMOS_FEATURES (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY)
+#define LLMOS_FEATURES (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED)
 
 /* Handles of one file are 1..LLMOS_MAX_HANDLE, so mmap offsets fit in off_t. */
 #define LLMOS_MAX_HANDLE 0xffff
@@ -64,6 +66,7 @@ struct llmos_file {
 	pid_t opener_tgid;        /* for diagnostics only */
 	struct mutex lock;        /* serialises handle changes and lookups */
 	struct xarray handles;    /* handle -> struct llmos_handle; protected by lock */
+	struct xarray jobs;       /* job id -> struct llmos_job; erased under llmos_sched_lock */
 };
 
 /* llmos_cmd.c: the command table shared by ioctl and uring_cmd. */

@@ -68,6 +68,12 @@ static int __init llmos_init(void)
 	BUILD_BUG_ON(sizeof(struct llmos_model_entry) != 112);
 	BUILD_BUG_ON(sizeof(struct llmos_model_list) != 40);
 	BUILD_BUG_ON(sizeof(struct llmos_model_unload) != 80);
+	BUILD_BUG_ON(sizeof(struct llmos_job_create) != 40);
+	BUILD_BUG_ON(sizeof(struct llmos_job_step) != 32);
+	BUILD_BUG_ON(sizeof(struct llmos_job_end) != 32);
+	BUILD_BUG_ON(sizeof(struct llmos_sched_prio) != 32);
+	BUILD_BUG_ON(sizeof(struct llmos_sched_stat) != 248);
+	BUILD_BUG_ON(sizeof(struct llmos_sched_stats) != 1032);
 
 	ret = misc_register(&llmos_miscdev);
 	if (ret) {
@@ -82,6 +88,7 @@ static int __init llmos_init(void)
 static void __exit llmos_exit(void)
 {
 	misc_deregister(&llmos_miscdev);
+	llmos_sched_exit();
 	llmos_models_unload_all();
 }
 

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * llmos_sched_cmd.c - the scheduler's commands: jobs, steps (as uring_cmd,
+ * completed when granted, or as a blocking ioctl), cancellation, process
+ * priorities and statistics; and the release of a file's jobs.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/io_uring/cmd.h>
+#include <linux/ktime.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "llmos_internal.h"
+#include "llmos_sched_core.h"
+
+#define STEP_FLAGS (LLMOS_STEP_RELEASE | LLMOS_STEP_RELEASE_ONLY)
+
+static void count_cancel_locked(struct llmos_job *job)
+{
+	job->proc->stats.cancels++;
+	llmos_class_stats[job->queued_class].cancels++;
+}
+
+/* Take a job (already out of its file's table) out of the scheduler and free it. */
+static void job_destroy(struct llmos_job *job)
+{
+	u64 now = ktime_get_ns();
+	LIST_HEAD(gone);
+
+	spin_lock_bh(&llmos_sched_lock);
+	if (job->state == LLMOS_JOB_QUEUED) {
+		llmos_sched_dequeue_locked(job);
+		count_cancel_locked(job);
+		llmos_sched_notify_locked(job, -ECANCELED);
+	} else if (job->state == LLMOS_JOB_HELD) {
+		llmos_sched_release_locked(job, now);
+	}
+	job->proc->stats.jobs--;
+	llmos_class_stats[job->class].jobs--;
+	llmos_sched_dispatch_locked(now);
+	llmos_sched_prune_locked(&gone);
+	spin_unlock_bh(&llmos_sched_lock);
+	hrtimer_cancel(&job->lease); /* waits for a running callback */
+	llmos_sched_free_procs(&gone);
+	kfree(job);
+}
+
+/* Register a job with its process's entry; -EPERM above the ceiling. */
+static int job_attach(struct llmos_job *job)
+{
+	struct llmos_sched_proc *prealloc = kzalloc(sizeof(*prealloc), GFP_KERNEL), *p;
+	struct pid *pid = get_task_pid(current, PIDTYPE_TGID);
+	LIST_HEAD(gone);
+	int ret = 0;
+
+	spin_lock_bh(&llmos_sched_lock);
+	p = llmos_sched_proc_get_locked(pid, &prealloc);
+	if (!p) {
+		ret = prealloc ? -ENOSPC : -ENOMEM;
+	} else if (job->class < p->ceiling) {
+		ret = -EPERM;
+		llmos_sched_prune_locked(&gone);
+	} else {
+		job->proc = p;
+		p->stats.jobs++;
+		llmos_class_stats[job->class].jobs++;
+	}
+	spin_unlock_bh(&llmos_sched_lock);
+	llmos_sched_free_procs(&gone);
+	kfree(prealloc);
+	put_pid(pid);
+	return ret;
+}
+
+int llmos_sched_job_create(struct llmos_file *lf, void __user *uarg, u32 usize)
+{
+	struct llmos_job_create arg;
+	struct llmos_job *job;
+	u32 id;
+	int ret;
+
+	ret = llmos_copy_arg(&arg, sizeof(arg), uarg, usize, sizeof(arg));
+	if (ret)
+		return ret;
+	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
+	    arg.class >= LLMOS_NR_CLASSES || arg.weight > LLMOS_WEIGHT_MAX)
+		return -EINVAL;
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job)
+		return -ENOMEM;
+	llmos_sched_job_init(job);
+	job->class = arg.class;
+	job->queued_class = arg.class;
+	job->weight = arg.weight;
+	ret = job_attach(job);
+	if (ret) {
+		kfree(job);
+		return ret;
+	}
+	ret = xa_alloc(&lf->jobs, &id, job, XA_LIMIT(1, LLMOS_SCHED_MAX_JOBS), GFP_KERNEL);
+	if (ret) {
+		job_destroy(job);
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	arg.job = id;
+	if (copy_to_user(uarg, &arg, sizeof(arg))) {
+		spin_lock_bh(&llmos_sched_lock);
+		xa_erase(&lf->jobs, id);
+		spin_unlock_bh(&llmos_sched_lock);
+		job_destroy(job);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static struct llmos_job *job_take(struct llmos_file *lf, u32 id)
+{
+	struct llmos_job *job;
+
+	spin_lock_bh(&llmos_sched_lock);
+	job = xa_erase(&lf->jobs, id);
+	spin_unlock_bh(&llmos_sched_lock);
+	return job;
+}
+
+int llmos_sched_job_end(struct llmos_file *lf, void __user *uarg, u32 usize)
+{
+	struct llmos_job_end arg;
+	struct llmos_job *job;
+	int ret;
+
+	ret = llmos_copy_arg(&arg, sizeof(arg), uarg, usize, sizeof(arg));
+	if (ret)
+		return ret;
+	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	job = job_take(lf, arg.job);
+	if (!job)
+		return -EINVAL;
+	job_destroy(job);
+	return 0;
+}
+
+void llmos_sched_file_release(struct llmos_file *lf)
+{
+	struct llmos_job *job;
+	unsigned long id;
+
+	xa_for_each(&lf->jobs, id, job) {
+		job_take(lf, id);
+		job_destroy(job);
+	}
+	xa_destroy(&lf->jobs);
+}
+
+static int copy_step_arg(struct llmos_job_step *arg, void __user *uarg, u32 usize)
+{
+	int ret = llmos_copy_arg(arg, sizeof(*arg), uarg, usize, sizeof(*arg));
+
+	if (ret)
+		return ret;
+	if (arg->flags & ~STEP_FLAGS || memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The part of a step before queueing, under the lock.  Returns 1 with *jobp
+ * set when the step must queue; 0 when it is complete (RELEASE_ONLY); or
+ * -EINVAL (no such job), -ETIME (its last grant was revoked: reported once,
+ * nothing queued), -EBUSY (a step already queued, or a grant held and not
+ * released).  A released slot is offered again only after the job has
+ * queued anew, so the choice weighs it against the others.
+ */
+static int step_begin_locked(struct llmos_file *lf, const struct llmos_job_step *arg,
+			     struct llmos_job **jobp, u64 now)
+{
+	struct llmos_job *job = xa_load(&lf->jobs, arg->job);
+
+	if (!job)
+		return -EINVAL;
+	if (job->revoked) {
+		job->revoked = false;
+		return -ETIME;
+	}
+	if ((arg->flags & STEP_FLAGS) && job->state == LLMOS_JOB_HELD)
+		llmos_sched_release_locked(job, now);
+	if (arg->flags & LLMOS_STEP_RELEASE_ONLY) {
+		llmos_sched_dispatch_locked(now);
+		return 0;
+	}
+	if (job->state != LLMOS_JOB_IDLE)
+		return -EBUSY;
+	*jobp = job;
+	return 1;
+}
+
+/*
+ * JOB_STEP as uring_cmd.  It is marked cancelable before it can be queued,
+ * so that a grant completing it from another context (task work) never
+ * races with marking; every outcome completes through io_uring_cmd_done().
+ */
+int llmos_sched_step_uring(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
+			   unsigned int issue_flags, void __user *uarg, u32 usize)
+{
+	struct llmos_step_pdu *pdu = io_uring_cmd_to_pdu(ioucmd, struct llmos_step_pdu);
+	struct llmos_job_step arg;
+	struct llmos_job *job;
+	u64 now;
+	int ret;
+
+	ret = copy_step_arg(&arg, uarg, usize);
+	if (ret)
+		return ret;
+	pdu->job = NULL;
+	io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
+	now = ktime_get_ns();
+	spin_lock_bh(&llmos_sched_lock);
+	ret = step_begin_locked(lf, &arg, &job, now);
+	if (ret == 1) {
+		job->ioucmd = ioucmd;
+		pdu->job = job;
+		llmos_sched_enqueue_locked(job, now);
+		llmos_sched_dispatch_locked(now);
+	}
+	spin_unlock_bh(&llmos_sched_lock);
+	if (ret != 1)
+		io_uring_cmd_done(ioucmd, ret, 0, issue_flags);
+	return -EIOCBQUEUED;
+}
+
+/* io_uring cancels a queued step: ring exit, thread exit, or cancel request. */
+void llmos_sched_uring_cancel(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+{
+	struct llmos_step_pdu *pdu = io_uring_cmd_to_pdu(ioucmd, struct llmos_step_pdu);
+	struct llmos_job *job;
+	bool mine = false;
+
+	spin_lock_bh(&llmos_sched_lock);
+	job = pdu->job; /* NULL once a grant or a job end has taken it */
+	if (job && job->ioucmd == ioucmd && job->state == LLMOS_JOB_QUEUED) {
+		llmos_sched_dequeue_locked(job);
+		count_cancel_locked(job);
+		job->ioucmd = NULL;
+		pdu->job = NULL;
+		mine = true;
+	}
+	spin_unlock_bh(&llmos_sched_lock);
+	if (mine)
+		io_uring_cmd_done(ioucmd, -ECANCELED, 0, issue_flags);
+}
+
+/* JOB_STEP as ioctl: wait, interruptibly, until granted. */
+int llmos_sched_step_ioctl(struct llmos_file *lf, void __user *uarg, u32 usize)
+{
+	struct llmos_sched_waiter w = { .queued = false };
+	struct llmos_job_step arg;
+	struct llmos_job *job;
+	u64 now;
+	int ret;
+
+	ret = copy_step_arg(&arg, uarg, usize);
+	if (ret)
+		return ret;
+	init_completion(&w.done);
+	now = ktime_get_ns();
+	spin_lock_bh(&llmos_sched_lock);
+	ret = step_begin_locked(lf, &arg, &job, now);
+	if (ret == 1) {
+		job->waiter = &w;
+		w.job = job;
+		w.queued = true;
+		llmos_sched_enqueue_locked(job, now);
+		llmos_sched_dispatch_locked(now);
+	}
+	spin_unlock_bh(&llmos_sched_lock);
+	if (ret != 1)
+		return ret;
+	if (!wait_for_completion_interruptible(&w.done))
+		return w.result;
+	spin_lock_bh(&llmos_sched_lock);
+	if (w.queued) {
+		llmos_sched_dequeue_locked(w.job);
+		count_cancel_locked(w.job);
+		w.job->waiter = NULL;
+		w.queued = false;
+		ret = -EINTR;
+	} else {
+		ret = w.result; /* granted (or cancelled) just before the signal */
+	}
+	spin_unlock_bh(&llmos_sched_lock);
+	return ret;
+}
+
+/* Like setpriority(2): the caller's uid or euid is the target's uid or euid. */
+static bool same_owner(struct task_struct *t)
+{
+	const struct cred *cred = current_cred(), *tcred;
+	bool ok;
+
+	rcu_read_lock();
+	tcred = __task_cred(t);
+	ok = uid_eq(tcred->uid, cred->euid) || uid_eq(tcred->euid, cred->euid) ||
+	     uid_eq(tcred->uid, cred->uid) || uid_eq(tcred->euid, cred->uid);
+	rcu_read_unlock();
+	return ok;
+}
+
+static int prio_allowed(struct pid *pid, u32 class)
+{
+	struct task_struct *task = pid ? get_pid_task(pid, PIDTYPE_TGID) : NULL;
+	int ret = 0;
+
+	if (!task)
+		return -ESRCH;
+	if ((class < LLMOS_CLASS_NORMAL || !same_owner(task)) && !capable(CAP_SYS_NICE))
+		ret = -EPERM;
+	put_task_struct(task);
+	return ret;
+}
+
+int llmos_sched_set_prio(struct llmos_file *lf, void __user *uarg, u32 usize)
+{
+	struct llmos_sched_proc *prealloc, *p;
+	struct llmos_sched_prio arg;
+	struct pid *pid;
+	int ret;
+
+	ret = llmos_copy_arg(&arg, sizeof(arg), uarg, usize, sizeof(arg));
+	if (ret)
+		return ret;
+	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) || arg.pid < 0 ||
+	    arg.class >= LLMOS_NR_CLASSES || !arg.weight || arg.weight > LLMOS_WEIGHT_MAX)
+		return -EINVAL;
+	pid = arg.pid ? find_get_pid(arg.pid) : get_task_pid(current, PIDTYPE_TGID);
+	ret = prio_allowed(pid, arg.class);
+	if (ret) {
+		put_pid(pid);
+		return ret;
+	}
+	prealloc = kzalloc(sizeof(*prealloc), GFP_KERNEL);
+	spin_lock_bh(&llmos_sched_lock);
+	p = llmos_sched_proc_get_locked(pid, &prealloc);
+	if (p) {
+		p->ceiling = arg.class;
+		p->weight = arg.weight;
+		p->pinned = true;
+	} else {
+		ret = prealloc ? -ENOSPC : -ENOMEM;
+	}
+	spin_unlock_bh(&llmos_sched_lock);
+	kfree(prealloc);
+	put_pid(pid);
+	return ret;
+}
+
+static void fill_stat(struct llmos_sched_stat *s, const struct llmos_sched_counters *c)
+{
+	s->queued = c->queued;
+	s->held = c->held;
+	s->jobs = c->jobs;
+	s->grants = c->grants;
+	s->revocations = c->revocations;
+	s->cancels = c->cancels;
+	s->wait_us_total = c->wait_us_total;
+	memcpy(s->wait_hist, c->wait_hist, sizeof(s->wait_hist));
+}
+
+/* Copy the counters under the lock; procs gets up to cap process entries. */
+static void snapshot_stats(struct llmos_sched_stats *arg, struct llmos_sched_stat *procs,
+			   u32 cap)
+{
+	struct llmos_sched_proc *p;
+	LIST_HEAD(gone);
+	u32 n = 0;
+	int c;
+
+	spin_lock_bh(&llmos_sched_lock);
+	llmos_sched_prune_locked(&gone);
+	for (c = 0; c < LLMOS_NR_CLASSES; c++) {
+		memset(&arg->classes[c], 0, sizeof(arg->classes[c]));
+		arg->classes[c].pid = -1;
+		arg->classes[c].class = c;
+		fill_stat(&arg->classes[c], &llmos_class_stats[c]);
+	}
+	list_for_each_entry(p, &llmos_sched_procs, node) {
+		if (n < cap) {
+			memset(&procs[n], 0, sizeof(procs[n]));
+			procs[n].pid = pid_vnr(p->pid);
+			procs[n].class = p->ceiling;
+			procs[n].weight = p->weight;
+			fill_stat(&procs[n], &p->stats);
+		}
+		n++;
+	}
+	arg->count = n;
+	arg->slots = llmos_sched_slots();
+	arg->slots_busy = llmos_sched_busy;
+	spin_unlock_bh(&llmos_sched_lock);
+	llmos_sched_free_procs(&gone);
+}
+
+int llmos_sched_stats(struct llmos_file *lf, void __user *uarg, u32 usize)
+{
+	struct llmos_sched_stat *procs = NULL;
+	struct llmos_sched_stats *arg;
+	u32 cap;
+	int ret;
+
+	arg = kzalloc(sizeof(*arg), GFP_KERNEL);
+	if (!arg)
+		return -ENOMEM;
+	ret = llmos_copy_arg(arg, sizeof(*arg), uarg, usize, sizeof(*arg));
+	if (!ret && (arg->flags || memchr_inv(arg->reserved, 0, sizeof(arg->reserved))))
+		ret = -EINVAL;
+	cap = min_t(u32, arg->capacity, LLMOS_SCHED_MAX_PROCS);
+	if (!ret && cap && !(procs = kvcalloc(cap, sizeof(*procs), GFP_KERNEL)))
+		ret = -ENOMEM;
+	if (!ret) {
+		snapshot_stats(arg, procs, cap);
+		if (cap && copy_to_user(u64_to_user_ptr(arg->procs), procs,
+					sizeof(*procs) * min(cap, arg->count)))
+			ret = -EFAULT;
+		else if (copy_to_user(uarg, arg, sizeof(*arg)))
+			ret = -EFAULT;
+	}
+	kvfree(procs);
+	kfree(arg);
+	return ret;
+}
