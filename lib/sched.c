@@ -254,7 +254,8 @@ out:
 	if (ret == -EPERM)
 		return llmos_fail(ret, "class %s is above this process's ceiling: raising it needs "
 				  "CAP_SYS_NICE (or an administrator's llmosctl prio %d %s)",
-				  class_names[sched_class], (int)getpid(), class_names[sched_class]);
+				  class_names[sched_class], (int)getpid(),
+				  class_names[sched_class]);
 	if (ret < 0)
 		return llmos_fail(ret, "JOB_CREATE (class %s, weight %u): %s",
 				  class_names[sched_class], weight, strerror(-ret));
@@ -467,6 +468,11 @@ int llmos_session_set_sched(struct llmos_session *s, int sched_class, uint32_t w
 	s->sched_class = sched_class;
 	s->sched_weight = weight;
 	return 0;
+}
+
+int llmos_session_yield(struct llmos_session *s)
+{
+	return llmos_sched_release(s->sched);
 }
 
 void llmos_session_sched_info(const struct llmos_session *s, struct llmos_sched_info *info)

@@ -179,7 +179,7 @@ int llmos_session_eval(struct llmos_session *s, const int32_t *ids, uint32_t n,
 	int all = !!(flags & LLMOS_EVAL_ALL_LOGITS), ret, release;
 	uint32_t done, chunk;
 
-	if (flags & ~LLMOS_EVAL_ALL_LOGITS)
+	if (flags & ~(LLMOS_EVAL_ALL_LOGITS | LLMOS_EVAL_KEEP_GRANT))
 		return llmos_fail(-EINVAL, "eval: unknown flags 0x%x", flags);
 	if ((ret = check_tokens(s, ids, n)) || (all && (ret = reserve_logits(s, n))))
 		return ret;
@@ -193,7 +193,7 @@ int llmos_session_eval(struct llmos_session *s, const int32_t *ids, uint32_t n,
 		if (!ret)
 			s->pos += chunk;
 	}
-	release = llmos_sched_release(s->sched);
+	release = ret < 0 || !(flags & LLMOS_EVAL_KEEP_GRANT) ? llmos_sched_release(s->sched) : 0;
 	if (ret < 0 || (ret = release) < 0)
 		return ret;
 	s->n_logits = all ? n : 1;

@@ -139,6 +139,15 @@ void llmos_session_free(struct llmos_session *s);
 
 #define LLMOS_EVAL_ALL_LOGITS (1u << 0) /* keep logits of every token, not only the last */
 /*
+ * Another eval follows at once (a generation loop): keep the scheduler's
+ * grant after this eval instead of giving it back, so the next one does
+ * not queue behind a step of another process.  Give it back with
+ * llmos_session_yield() (or an eval without the flag) before pausing; a
+ * grant kept too long is revoked by the module and the next eval asks
+ * again.  Without the scheduler it does nothing.
+ */
+#define LLMOS_EVAL_KEEP_GRANT (1u << 1)
+/*
  * Run the model over n tokens appended at the current position (a prompt
  * in batches of n_batch, or one decoded token).  -LLMOS_ECONTEXT, with
  * nothing changed, if they do not fit.
@@ -206,6 +215,8 @@ struct llmos_sched_info {
 	uint64_t release_ns;  /* total time those took */
 };
 void llmos_session_sched_info(const struct llmos_session *s, struct llmos_sched_info *info);
+/* Give back a grant kept by LLMOS_EVAL_KEEP_GRANT; 0 if none was kept. */
+int llmos_session_yield(struct llmos_session *s);
 
 /* Counters of one class, or of one process, as the module keeps them. */
 #define LLMOS_SCHED_WAIT_BUCKETS 24 /* bucket i: [2^i, 2^(i+1)) us; 0: [0, 2) us */

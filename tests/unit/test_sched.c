@@ -270,7 +270,9 @@ static void standalone_session_ignores_the_class(void **state)
 	assert_int_equal(-EINVAL, llmos_session_set_sched(s, -2, 0));
 	assert_int_equal(-EINVAL, llmos_session_set_sched(s, LLMOS_CLASS_NORMAL, 10001));
 	assert_int_equal(0, llmos_session_set_sched(s, LLMOS_CLASS_NONE, 0));
-	assert_int_equal(0, llmos_session_eval(s, ids, 1, 0));
+	assert_int_equal(0, llmos_session_eval(s, ids, 1, LLMOS_EVAL_KEEP_GRANT));
+	assert_int_equal(0, llmos_session_yield(s));
+	assert_int_equal(-EINVAL, llmos_session_eval(s, ids, 1, 1u << 2));
 	llmos_session_free(s);
 	llmos_model_free(m);
 }
@@ -408,6 +410,7 @@ static void stats_are_converted(void **state)
 
 static void set_prio_checks_and_explains(void **state)
 {
+	struct llmos_sched_summary sum;
 	struct llmos *h;
 
 	(void)state;
@@ -434,8 +437,7 @@ static void set_prio_checks_and_explains(void **state)
 	llmos_close(h);
 	use_fake_module(LLMOS_F_ALL & ~LLMOS_F_SCHED);
 	assert_int_equal(0, llmos_open(&h, 0));
-	assert_int_equal(-LLMOS_EUNSUPPORTED, llmos_sched_stats(h, &(struct llmos_sched_summary){ 0 },
-								 NULL, 0));
+	assert_int_equal(-LLMOS_EUNSUPPORTED, llmos_sched_stats(h, &sum, NULL, 0));
 	llmos_close(h);
 }
 

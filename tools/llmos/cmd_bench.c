@@ -31,8 +31,9 @@ static void bench_usage(FILE *out)
 		     "  -t, --threads N      threads (default: one per CPU)\n"
 		     "  -b, --batch N        prompt tokens per forward step (default: P)\n"
 		     "  -r, --repetitions R  repetitions (default 5)\n"
-		     "      --class CLASS    scheduling class with llmos.ko (realtime, interactive,\n"
-		     "                       normal, background, none; default normal)\n"
+		     "      --class CLASS    scheduling class with llmos.ko (realtime,\n"
+		     "                       interactive, normal, background, none;\n"
+		     "                       default normal)\n"
 		     "      --weight W       share inside the class, 1..10000\n"
 		     "  -h, --help           this help\n");
 }

@@ -106,7 +106,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		case 7: o->no_bos = 1; break;
 		case 8: if (cli_class("run", optarg, &o->sched_class)) return 1; break;
 		case 9:
-			if (cli_int("run", "--weight", optarg, 1, LLMOS_SCHED_WEIGHT_MAX, &o->weight))
+			if (cli_int("run", "--weight", optarg, 1, LLMOS_SCHED_WEIGHT_MAX,
+				    &o->weight))
 				return 1;
 			break;
 		case 'h': run_usage(stdout); return -1;
@@ -179,7 +180,8 @@ static int generate(struct generation *g, const struct run_opts *o)
 	int i, ret;
 
 	llmos_model_describe(g->m, &d);
-	ret = llmos_session_eval(g->s, g->ids, (uint32_t)g->n_prompt, 0);
+	/* one eval after another: keep the scheduler's grant until the end */
+	ret = llmos_session_eval(g->s, g->ids, (uint32_t)g->n_prompt, LLMOS_EVAL_KEEP_GRANT);
 	if (ret < 0)
 		return cli_error("run", "prompt evaluation failed", ret);
 	g->t_prompt = cli_now() - t0;
@@ -203,12 +205,13 @@ static int generate(struct generation *g, const struct run_opts *o)
 				llmos_session_n_ctx(g->s));
 			break;
 		}
-		ret = llmos_session_eval(g->s, &id, 1, 0);
+		ret = llmos_session_eval(g->s, &id, 1, LLMOS_EVAL_KEEP_GRANT);
 		if (ret < 0)
 			return cli_error("run", "decoding failed", ret);
 	}
 	g->t_gen = cli_now() - t0;
-	return 0;
+	ret = llmos_session_yield(g->s);
+	return ret < 0 ? cli_error("run", "cannot release the compute grant", ret) : 0;
 }
 
 static void report(const struct generation *g)

@@ -107,6 +107,11 @@ static int frame(struct llmos *h, struct stats_snapshot *prev, double *t_prev, i
 	return 0;
 }
 
+static int is_delay(const char *arg)
+{
+	return !strcmp(arg, "-d") || !strcmp(arg, "--delay");
+}
+
 static int parse_delay(const char *s, double *delay)
 {
 	char *end;
@@ -149,9 +154,9 @@ int cmd_top(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--once")) {
 			once = 1;
-		} else if ((!strcmp(argv[i], "-d") || !strcmp(argv[i], "--delay")) && i + 1 < argc) {
+		} else if (is_delay(argv[i]) && i + 1 < argc) {
 			if (parse_delay(argv[++i], &delay))
-				return ctl_usage("top", "-d wants seconds from 0.1 to 3600, not '%s'",
+				return ctl_usage("top", "-d wants 0.1 to 3600 seconds, not '%s'",
 						 argv[i]);
 		} else {
 			return ctl_usage("top", "unexpected argument '%s'", argv[i]);
