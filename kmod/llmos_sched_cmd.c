@@ -232,7 +232,7 @@ int llmos_sched_step_uring(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
 	return -EIOCBQUEUED;
 }
 
-/* io_uring cancels a queued step: ring exit, thread exit, or cancel request. */
+/* io_uring cancels a queued step: on 6.12 this comes from ring teardown only. */
 void llmos_sched_uring_cancel(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {
 	struct llmos_step_pdu *pdu = io_uring_cmd_to_pdu(ioucmd, struct llmos_step_pdu);

@@ -211,7 +211,9 @@ struct llmos_model_unload {
  * how long a lower class can starve.  A grant held longer than `lease_ms`
  * is revoked: the job's next JOB_STEP fails with -ETIME (and does not
  * queue), and the one after works again.  Pending steps complete with
- * -ECANCELED when their ring exits or is cancelled, or their job ends.
+ * -ECANCELED when their job ends or their ring is torn down (ring close,
+ * process death).  On 6.12 kernels IORING_OP_ASYNC_CANCEL does not reach
+ * uring_cmd requests, and a thread's exit leaves its queued steps queued.
  *
  * A process's class ceiling and weight (SCHED_SET_PRIO) bound the classes
  * its jobs may use; by default NORMAL and weight 100.  Raising a ceiling
