@@ -22,6 +22,7 @@ static const char *const feature_names[] = {
 	"ioctl",
 	"uring_cmd",
 	"model_memory",
+	"sched",
 };
 
 const char *llmos_feature_name(unsigned int bit)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * session.c - sessions: a KV cache sized from the context length, batched
- * prefill in chunks of n_batch tokens, incremental decode, and the logits.
+ * prefill in chunks of n_batch tokens (each step under a grant of the
+ * module's scheduler when there is one), incremental decode, and the logits.
  */
 #include <errno.h>
 #include <math.h>
@@ -110,6 +111,10 @@ int llmos_session_create(struct llmos_session **out, const struct llmos_model *m
 	ret = alloc_buffers(s);
 	if (ret < 0)
 		goto out_free;
+	s->sched_class = LLMOS_CLASS_NORMAL;
+	ret = llmos_sched_client_create(&s->sched, LLMOS_CLASS_NORMAL, 0, 0);
+	if (ret < 0)
+		goto out_free;
 	*out = s;
 	return 0;
 out_free:
@@ -121,6 +126,7 @@ void llmos_session_free(struct llmos_session *s)
 {
 	if (!s)
 		return;
+	llmos_sched_client_free(s->sched);
 	llmos_pool_destroy(s->pool);
 	free(s->key_cache);
 	free(s->value_cache);
@@ -170,21 +176,26 @@ static int reserve_logits(struct llmos_session *s, uint32_t rows)
 int llmos_session_eval(struct llmos_session *s, const int32_t *ids, uint32_t n,
 		       unsigned int flags)
 {
-	int all = !!(flags & LLMOS_EVAL_ALL_LOGITS), ret;
+	int all = !!(flags & LLMOS_EVAL_ALL_LOGITS), ret, release;
 	uint32_t done, chunk;
 
-	if (flags & ~LLMOS_EVAL_ALL_LOGITS)
+	if (flags & ~(LLMOS_EVAL_ALL_LOGITS | LLMOS_EVAL_KEEP_GRANT))
 		return llmos_fail(-EINVAL, "eval: unknown flags 0x%x", flags);
 	if ((ret = check_tokens(s, ids, n)) || (all && (ret = reserve_logits(s, n))))
 		return ret;
 	s->n_logits = 0;
-	for (done = 0; done < n; done += chunk) {
+	for (done = 0; done < n && !ret; done += chunk) {
 		chunk = n - done < s->n_batch ? n - done : s->n_batch;
-		ret = llmos_forward(s, ids + done, chunk, all, all ? done : 0);
-		if (ret < 0)
-			return ret;
-		s->pos += chunk;
+		/* each step under a grant of the module's scheduler, if any */
+		ret = llmos_sched_acquire(s->sched);
+		if (!ret)
+			ret = llmos_forward(s, ids + done, chunk, all, all ? done : 0);
+		if (!ret)
+			s->pos += chunk;
 	}
+	release = ret < 0 || !(flags & LLMOS_EVAL_KEEP_GRANT) ? llmos_sched_release(s->sched) : 0;
+	if (ret < 0 || (ret = release) < 0)
+		return ret;
 	s->n_logits = all ? n : 1;
 	s->logits_first = all ? 0 : n - 1;
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "sched_client.h"
 #include "threadpool.h"
 
 struct llmos_session {
@@ -17,6 +18,10 @@ struct llmos_session {
 	uint32_t n_ctx;
 	uint32_t n_batch;
 	uint32_t pos;          /* positions filled in the KV cache */
+
+	struct llmos_sched_client *sched; /* NULL: steps run unscheduled */
+	int sched_class;       /* LLMOS_CLASS_*, as set (NORMAL by default) */
+	uint32_t sched_weight; /* as set; 0: the process's */
 
 	float *key_cache;      /* (n_layers, n_ctx, kv_dim), RoPE applied */
 	float *value_cache;    /* (n_layers, n_ctx, kv_dim) */

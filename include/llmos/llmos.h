@@ -139,6 +139,15 @@ void llmos_session_free(struct llmos_session *s);
 
 #define LLMOS_EVAL_ALL_LOGITS (1u << 0) /* keep logits of every token, not only the last */
 /*
+ * Another eval follows at once (a generation loop): keep the scheduler's
+ * grant after this eval instead of giving it back, so the next one does
+ * not queue behind a step of another process.  Give it back with
+ * llmos_session_yield() (or an eval without the flag) before pausing; a
+ * grant kept too long is revoked by the module and the next eval asks
+ * again.  Without the scheduler it does nothing.
+ */
+#define LLMOS_EVAL_KEEP_GRANT (1u << 1)
+/*
  * Run the model over n tokens appended at the current position (a prompt
  * in batches of n_batch, or one decoded token).  -LLMOS_ECONTEXT, with
  * nothing changed, if they do not fit.
@@ -154,6 +163,105 @@ const float *llmos_session_logits(const struct llmos_session *s, int32_t i);
 uint32_t llmos_session_pos(const struct llmos_session *s);
 uint32_t llmos_session_n_ctx(const struct llmos_session *s);
 void llmos_session_reset(struct llmos_session *s);
+
+/* ---- scheduling: who computes next, when several processes share ------ */
+
+/*
+ * With llmos.ko loaded and advertising its scheduler (LLMOS_F_SCHED), every
+ * session asks the module for a compute grant before each forward step (a
+ * prefill chunk of n_batch tokens, or one decoded token) and gives it back
+ * at the end of each llmos_session_eval(), so the urgent request runs first
+ * and an application thinking between tokens holds nothing.  Classes are
+ * strictly ordered (REALTIME first); inside a class processes share by
+ * weight.  A session starts in class NORMAL with its process's weight.
+ * Standalone, or with a module without the scheduler, or with the
+ * environment variable LLMOS_NO_SCHED=1 at session creation, sessions run
+ * unscheduled and the class is only remembered.
+ */
+#define LLMOS_CLASS_NONE (-1) /* llmos_session_set_sched(): do not use the scheduler */
+#define LLMOS_CLASS_REALTIME 0
+#define LLMOS_CLASS_INTERACTIVE 1
+#define LLMOS_CLASS_NORMAL 2
+#define LLMOS_CLASS_BACKGROUND 3
+#define LLMOS_SCHED_CLASSES 4
+#define LLMOS_SCHED_WEIGHT_MAX 10000 /* weights are 1..10000; 0: the process's */
+
+/* "realtime", "interactive", "normal", "background"; "none" for NONE; NULL if bad. */
+const char *llmos_sched_class_name(int sched_class);
+/* The class a name (as above, or its first letter) means, or -EINVAL. */
+int llmos_sched_class_parse(const char *name);
+
+/*
+ * llmos_session_set_sched() - the class (LLMOS_CLASS_*) and weight (0: the
+ * process's) of this session's steps, from its next eval on.  -EINVAL for a
+ * bad class or weight; -EPERM when the class is above the process's ceiling
+ * (raising it above NORMAL needs CAP_SYS_NICE: llmosctl prio).  NONE stops
+ * using the scheduler for this session.  Without the scheduler it only
+ * checks and remembers them.
+ */
+int llmos_session_set_sched(struct llmos_session *s, int sched_class, uint32_t weight);
+
+/* What a session's scheduling has done, for applications and benchmarks. */
+struct llmos_sched_info {
+	int active;           /* 1: its steps run under the module's scheduler */
+	int sched_class;      /* LLMOS_CLASS_* (as set, even when not active) */
+	uint32_t weight;      /* as set; 0: the process's */
+	uint64_t steps;       /* grants received (one per forward step) */
+	uint64_t revocations; /* steps retried because the module revoked an
+			       * overlong grant (its lease ran out) */
+	uint64_t wait_ns;     /* total time from asking for a grant to having it */
+	uint64_t max_wait_ns; /* the longest of those */
+	uint64_t releases;    /* grants given back at the end of an eval */
+	uint64_t release_ns;  /* total time those took */
+};
+void llmos_session_sched_info(const struct llmos_session *s, struct llmos_sched_info *info);
+/* Give back a grant kept by LLMOS_EVAL_KEEP_GRANT; 0 if none was kept. */
+int llmos_session_yield(struct llmos_session *s);
+
+/* Counters of one class, or of one process, as the module keeps them. */
+#define LLMOS_SCHED_WAIT_BUCKETS 24 /* bucket i: [2^i, 2^(i+1)) us; 0: [0, 2) us */
+struct llmos_sched_counters {
+	int32_t pid;          /* process entries: its id; class entries: -1 */
+	int sched_class;      /* class entries: the class; processes: their ceiling */
+	uint32_t weight;      /* process entries: its weight */
+	uint32_t queued;      /* requests waiting now */
+	uint32_t held;        /* grants held now */
+	uint32_t jobs;        /* jobs open now */
+	uint64_t grants, revocations, cancels; /* totals */
+	uint64_t wait_us_total;
+	uint64_t wait_hist[LLMOS_SCHED_WAIT_BUCKETS];
+};
+
+struct llmos_sched_summary {
+	uint32_t slots;       /* compute slots the module hands out */
+	uint32_t slots_busy;  /* held now */
+	struct llmos_sched_counters classes[LLMOS_SCHED_CLASSES];
+};
+
+/*
+ * llmos_sched_stats() - the module's scheduler counters: the summary, and
+ * at most cap process entries (procs may be NULL if cap is 0).  Returns how
+ * many processes the module knows, which may be more than cap.  Needs a
+ * handle in LLMOS_MODE_KERNEL and LLMOS_F_SCHED (-LLMOS_ENOMODULE,
+ * -LLMOS_EUNSUPPORTED otherwise).
+ */
+int llmos_sched_stats(struct llmos *h, struct llmos_sched_summary *sum,
+		      struct llmos_sched_counters *procs, size_t cap);
+
+/*
+ * llmos_sched_set_prio() - the highest class (LLMOS_CLASS_*) and the weight
+ * (1..LLMOS_SCHED_WEIGHT_MAX) of process pid's jobs (0: the caller).
+ * -EPERM: raising above NORMAL, or another user's process, needs
+ * CAP_SYS_NICE; -ESRCH: no such process.
+ */
+int llmos_sched_set_prio(struct llmos *h, int pid, int sched_class, uint32_t weight);
+
+/*
+ * The wait (in microseconds) under which a fraction p (0..1) of the waits
+ * in a log2 histogram fall, as the upper bound of the bucket holding it
+ * (so at most twice the true value); 0 for an empty histogram.
+ */
+uint64_t llmos_sched_wait_percentile(const uint64_t hist[LLMOS_SCHED_WAIT_BUCKETS], double p);
 
 /* ---- sampling --------------------------------------------------------- */
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_llmosctl.c - llmosctl without the module ($LLMOS_BIN/llmosctl, as
- * `make check` sets it): every command has --help, bad usage exits 2, a
- * missing module exits 1 saying "insmod llmos.ko", bad names and corrupt
- * files are refused before the module is needed.
+ * `make check` sets it): every command (prio, stats, top included) has
+ * --help, bad usage exits 2, a missing module exits 1 saying "insmod
+ * llmos.ko", bad names and corrupt files are refused before the module is
+ * needed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,7 +48,8 @@ static int setup(void **state)
 
 static void every_command_has_help(void **state)
 {
-	static const char *const cmds[] = { "info", "load", "list", "unload" };
+	static const char *const cmds[] = { "info", "load", "list", "unload", "prio", "stats",
+					    "top" };
 	char main_help[8192], out[8192], args[64];
 	size_t i;
 
@@ -66,7 +68,10 @@ static void bad_usage_exits_2(void **state)
 	static const char *const bad[] = {
 		"", "frobnicate", "load", "load onlyname", "load a b c", "load a b --node x",
 		"load a b --mode 999", "load a b --bogus", "list --yaml", "unload",
-		"unload a b", "unload a --now", "info extra",
+		"unload a b", "unload a --now", "info extra", "prio", "prio 1",
+		"prio x normal", "prio 0 normal", "prio 1 urgent", "prio 1 none",
+		"prio 1 normal --weight 0", "prio 1 normal --weight 10001", "prio 1 normal 2",
+		"stats --yaml", "top -d 0", "top -d x", "top --bogus",
 	};
 	char out[8192];
 	size_t i;
@@ -78,7 +83,9 @@ static void bad_usage_exits_2(void **state)
 
 static void missing_module_says_insmod(void **state)
 {
-	static const char *const cmds[] = { "info", "list", "list --json", "unload tiny" };
+	static const char *const cmds[] = { "info",	   "list",	 "list --json",
+					    "unload tiny", "prio 1 normal", "stats",
+					    "stats --json", "top --once" };
 	char out[8192];
 	size_t i;
 

@@ -89,6 +89,33 @@ int cli_session(const char *cmd, struct llmos_model *m, uint32_t n_ctx, uint32_t
 	return 0;
 }
 
+int cli_class(const char *cmd, const char *s, int *out)
+{
+	int c = llmos_sched_class_parse(s);
+
+	if (c < 0 && c != LLMOS_CLASS_NONE) {
+		fprintf(stderr, "llmos %s: --class wants realtime, interactive, normal, background "
+				"or none, not '%s'\n", cmd, s);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+int cli_sched(const char *cmd, struct llmos_session *s, int sched_class, long weight)
+{
+	int ret;
+
+	if (sched_class == CLI_CLASS_UNSET && !weight)
+		return 0;
+	if (sched_class == CLI_CLASS_UNSET)
+		sched_class = LLMOS_CLASS_NORMAL;
+	ret = llmos_session_set_sched(s, sched_class, (uint32_t)weight);
+	if (ret < 0)
+		return cli_error(cmd, "cannot set the scheduling class", ret);
+	return 0;
+}
+
 int cli_read_file(const char *cmd, const char *path, char **buf, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0, got;

@@ -17,6 +17,7 @@ int cmd_perplexity(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_load(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
+int cmd_bench_sched(int argc, char **argv);
 
 /* Print "llmos CMD: what: <strerror>: <detail>" to stderr; returns 1. */
 int cli_error(const char *cmd, const char *what, int err);
@@ -29,6 +30,11 @@ double cli_now(void); /* seconds, monotonic */
 int cli_load(const char *cmd, const char *path, struct llmos_model **m);
 int cli_session(const char *cmd, struct llmos_model *m, uint32_t n_ctx, uint32_t n_threads,
 		uint32_t n_batch, struct llmos_session **s);
+/* Parse --class NAME (LLMOS_CLASS_*); print an error and return -1 if bad. */
+int cli_class(const char *cmd, const char *s, int *out);
+/* Put the session in a scheduling class; with class -2 (unset) and weight 0, nothing. */
+int cli_sched(const char *cmd, struct llmos_session *s, int sched_class, long weight);
+#define CLI_CLASS_UNSET (-2)
 /* Read a whole file into a NUL-terminated buffer. */
 int cli_read_file(const char *cmd, const char *path, char **buf, size_t *len);
 

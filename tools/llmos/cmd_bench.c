@@ -14,7 +14,8 @@
 
 struct bench_opts {
 	const char *model;
-	long pp, tg, threads, reps, batch;
+	long pp, tg, threads, reps, batch, weight;
+	int sched_class;
 };
 
 static void bench_usage(FILE *out)
@@ -30,6 +31,10 @@ static void bench_usage(FILE *out)
 		     "  -t, --threads N      threads (default: one per CPU)\n"
 		     "  -b, --batch N        prompt tokens per forward step (default: P)\n"
 		     "  -r, --repetitions R  repetitions (default 5)\n"
+		     "      --class CLASS    scheduling class with llmos.ko (realtime,\n"
+		     "                       interactive, normal, background, none;\n"
+		     "                       default normal)\n"
+		     "      --weight W       share inside the class, 1..10000\n"
 		     "  -h, --help           this help\n");
 }
 
@@ -87,7 +92,8 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o)
 	static const struct option longopts[] = {
 		{ "model", 1, NULL, 'm' },   { "n-prompt", 1, NULL, 'p' }, { "n-gen", 1, NULL, 'n' },
 		{ "threads", 1, NULL, 't' }, { "batch", 1, NULL, 'b' },
-		{ "repetitions", 1, NULL, 'r' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "repetitions", 1, NULL, 'r' }, { "class", 1, NULL, 1 },
+		{ "weight", 1, NULL, 2 },    { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int c, bad = 0;
 
@@ -99,6 +105,11 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o)
 		case 't': bad = cli_int("bench", "-t", optarg, 1, 256, &o->threads); break;
 		case 'b': bad = cli_int("bench", "-b", optarg, 1, 1 << 16, &o->batch); break;
 		case 'r': bad = cli_int("bench", "-r", optarg, 1, 1000, &o->reps); break;
+		case 1: bad = cli_class("bench", optarg, &o->sched_class); break;
+		case 2:
+			bad = cli_int("bench", "--weight", optarg, 1, LLMOS_SCHED_WEIGHT_MAX,
+				      &o->weight);
+			break;
 		case 'h': bench_usage(stdout); return -1;
 		default: bench_usage(stderr); return 1;
 		}
@@ -115,7 +126,7 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o)
 
 int cmd_bench(int argc, char **argv)
 {
-	struct bench_opts o = { NULL, 128, 128, 0, 5, 0 };
+	struct bench_opts o = { NULL, 128, 128, 0, 5, 0, 0, CLI_CLASS_UNSET };
 	struct llmos_session *s = NULL;
 	struct llmos_model *m = NULL;
 	struct llmos_model_desc d;
@@ -133,6 +144,8 @@ int cmd_bench(int argc, char **argv)
 	if (!ret)
 		ret = cli_session("bench", m, (uint32_t)(n_max ? n_max : 1), (uint32_t)o.threads,
 				  (uint32_t)(o.batch ? o.batch : (o.pp ? o.pp : 1)), &s);
+	if (!ret)
+		ret = cli_sched("bench", s, o.sched_class, o.weight);
 	if (!ret && !(ids = malloc(sizeof(*ids) * (n_max ? n_max : 1))))
 		ret = 1;
 	if (!ret) {

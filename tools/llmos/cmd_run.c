@@ -12,8 +12,8 @@
 
 struct run_opts {
 	const char *model, *prompt;
-	long n_predict, threads, ctx, batch;
-	int no_bos;
+	long n_predict, threads, ctx, batch, weight;
+	int no_bos, sched_class;
 	struct llmos_sampler_params sp;
 };
 
@@ -39,6 +39,11 @@ static void run_usage(FILE *out)
 		"      --repeat-last-n N   how many recent tokens (default 64)\n"
 		"  -s, --seed S            random seed (default: from the clock, printed)\n"
 		"      --no-bos            do not prepend BOS\n"
+		"      --class CLASS       scheduling class with llmos.ko: realtime, interactive,\n"
+		"                          normal (default), background, or none (unscheduled);\n"
+		"                          above normal needs CAP_SYS_NICE\n"
+		"      --weight W          share inside the class, 1..10000 (default: the\n"
+		"                          process's, 100)\n"
 		"  -h, --help              this help\n");
 }
 
@@ -85,6 +90,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "top-p", 1, NULL, 3 },	   { "min-p", 1, NULL, 4 },
 		{ "repeat-penalty", 1, NULL, 5 }, { "repeat-last-n", 1, NULL, 6 },
 		{ "seed", 1, NULL, 's' },	   { "no-bos", 0, NULL, 7 },
+		{ "class", 1, NULL, 8 },	   { "weight", 1, NULL, 9 },
 		{ "help", 0, NULL, 'h' },	   { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -98,6 +104,12 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		case 't': if (cli_int("run", "-t", optarg, 1, 256, &o->threads)) return 1; break;
 		case 'b': if (cli_int("run", "-b", optarg, 1, 1 << 16, &o->batch)) return 1; break;
 		case 7: o->no_bos = 1; break;
+		case 8: if (cli_class("run", optarg, &o->sched_class)) return 1; break;
+		case 9:
+			if (cli_int("run", "--weight", optarg, 1, LLMOS_SCHED_WEIGHT_MAX,
+				    &o->weight))
+				return 1;
+			break;
 		case 'h': run_usage(stdout); return -1;
 		case '?': run_usage(stderr); return 1;
 		default: if (parse_sampling(c, optarg, o)) return 1; break;
@@ -168,7 +180,8 @@ static int generate(struct generation *g, const struct run_opts *o)
 	int i, ret;
 
 	llmos_model_describe(g->m, &d);
-	ret = llmos_session_eval(g->s, g->ids, (uint32_t)g->n_prompt, 0);
+	/* one eval after another: keep the scheduler's grant until the end */
+	ret = llmos_session_eval(g->s, g->ids, (uint32_t)g->n_prompt, LLMOS_EVAL_KEEP_GRANT);
 	if (ret < 0)
 		return cli_error("run", "prompt evaluation failed", ret);
 	g->t_prompt = cli_now() - t0;
@@ -192,12 +205,13 @@ static int generate(struct generation *g, const struct run_opts *o)
 				llmos_session_n_ctx(g->s));
 			break;
 		}
-		ret = llmos_session_eval(g->s, &id, 1, 0);
+		ret = llmos_session_eval(g->s, &id, 1, LLMOS_EVAL_KEEP_GRANT);
 		if (ret < 0)
 			return cli_error("run", "decoding failed", ret);
 	}
 	g->t_gen = cli_now() - t0;
-	return 0;
+	ret = llmos_session_yield(g->s);
+	return ret < 0 ? cli_error("run", "cannot release the compute grant", ret) : 0;
 }
 
 static void report(const struct generation *g)
@@ -217,7 +231,7 @@ static void report(const struct generation *g)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = { .n_predict = 128 };
+	struct run_opts o = { .n_predict = 128, .sched_class = CLI_CLASS_UNSET };
 	struct generation g = { 0 };
 	int ret;
 
@@ -232,6 +246,8 @@ int cmd_run(int argc, char **argv)
 	if (!ret)
 		ret = cli_session("run", g.m, (uint32_t)o.ctx, (uint32_t)o.threads,
 				  (uint32_t)o.batch, &g.s);
+	if (!ret)
+		ret = cli_sched("run", g.s, o.sched_class, o.weight);
 	if (!ret) {
 		struct llmos_model_desc d;
 

@@ -20,6 +20,7 @@ static const struct command {
 	{ "perplexity", cmd_perplexity, "perplexity of a model on a text file" },
 	{ "bench", cmd_bench, "prompt and generation speed in tokens/s" },
 	{ "bench-load", cmd_bench_load, "time to open and map a model, and its memory" },
+	{ "bench-sched", cmd_bench_sched, "an urgent client's latency with and without the scheduler" },
 	{ "mkmodel", cmd_mkmodel, "write a synthetic model of a given shape and type" },
 	{ "mode", cmd_mode, "say whether libllmos uses the kernel module or runs standalone" },
 };

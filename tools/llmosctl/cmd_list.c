@@ -92,22 +92,6 @@ static void print_table(const struct llmos_store_entry *e, int n)
 	}
 }
 
-static void print_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void print_json(const struct llmos_store_entry *e, int n)
 {
 	int i;
@@ -115,7 +99,7 @@ static void print_json(const struct llmos_store_entry *e, int n)
 	printf("[");
 	for (i = 0; i < n; i++) {
 		printf("%s\n  {\"name\": ", i ? "," : "");
-		print_json_string(e[i].name);
+		ctl_print_json_string(e[i].name);
 		printf(", \"size\": %llu, \"pinned\": %llu, \"state\": \"%s\", \"users\": %u, "
 		       "\"mappings\": %u, \"numa_node\": %d, \"owner_uid\": %u, \"owner_gid\": %u, "
 		       "\"mode\": \"%04o\"}",

@@ -72,3 +72,19 @@ double ctl_mb(unsigned long long bytes)
 {
 	return (double)bytes / (1024.0 * 1024.0);
 }
+
+void ctl_print_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * main.c - llmosctl, the administrator's tool for llmos.ko: module
- * information, and models in the module's shared memory (load, list,
- * unload).  One file per command.
+ * information, models in the module's shared memory (load, list, unload),
+ * and its compute scheduler (prio, stats, top).  One file per command.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +18,9 @@ static const struct command {
 	{ "load", cmd_load, "copy a GGUF model into the module's memory under a name" },
 	{ "list", cmd_list, "list the models in the module's memory" },
 	{ "unload", cmd_unload, "remove a model from the module's memory" },
+	{ "prio", cmd_prio, "set a process's scheduling class ceiling and weight" },
+	{ "stats", cmd_stats, "show the compute scheduler's counters and waits" },
+	{ "top", cmd_top, "the scheduler's counters, refreshed every second" },
 };
 
 static void usage(FILE *out)
