@@ -4,9 +4,10 @@
  *
  * Classes are strict (REALTIME first), except that a request waiting longer
  * than starve_ms goes first whatever its class (aging; the oldest such
- * request wins, at most one per starve_ms), which bounds starvation: the
- * k-th starving request in line is served within (k + 1) * starve_ms plus
- * the step being computed.  Inside a class the process with the
+ * request wins), after which aging pauses for starve_ms or nine times the
+ * aged step's hold, whichever is longer: starving classes get about a tenth
+ * of slot time, and the k-th starving request in line is served within
+ * about (k + 1) * max(starve_ms, 9 * step) plus the step being computed.  Inside a class the process with the
  * least virtual time wins; a grant charges its process (hold time + 10 us)
  * * 100 / weight, so equal weights share equally and 2:1 weights 2:1.
  * A grant held past lease_ms is revoked by a timer.
@@ -28,21 +29,22 @@ struct llmos_sched_counters llmos_class_stats[LLMOS_NR_CLASSES]; /* likewise */
 unsigned int llmos_sched_busy;    /* slots held now; likewise */
 unsigned int llmos_sched_nprocs;  /* entries in llmos_sched_procs; likewise */
 static u64 min_vtime[LLMOS_NR_CLASSES]; /* likewise: the vtime of the last grant */
-static u64 last_aged_ns;          /* likewise: when aging last chose a request */
+static u64 next_aging_ns;         /* likewise: aging may choose again from then on */
 
 static unsigned int slots = 1;
 module_param(slots, uint, 0644);
 MODULE_PARM_DESC(slots, "compute slots granted at once (1..64; default 1: a step uses every core)");
 
-static unsigned int lease_ms = 1000;
+static unsigned int lease_ms = 5000;
 module_param(lease_ms, uint, 0644);
-MODULE_PARM_DESC(lease_ms, "a grant held longer than this is revoked (default 1000)");
+MODULE_PARM_DESC(lease_ms, "a grant held longer than this is revoked (default 5000)");
 
 static unsigned int starve_ms = 250;
 module_param(starve_ms, uint, 0644);
 MODULE_PARM_DESC(starve_ms, "a request waiting longer than this goes before any class (default 250)");
 
 #define CHARGE_FLOOR_NS 10000 /* so very short steps still count */
+#define AGED_SHARE 10          /* aging takes at most 1/AGED_SHARE of slot time */
 
 unsigned int llmos_sched_slots(void)
 {
@@ -137,10 +139,11 @@ void llmos_sched_dequeue_locked(struct llmos_job *job)
 }
 
 /*
- * Aging: the oldest request that has waited more than starve_ms, but at
- * most one such grant per starve_ms, so that lower classes get a bounded
- * share instead of turning the order into first come, first served when
- * steps are long.
+ * Aging: the oldest request that has waited more than starve_ms.  After an
+ * aged grant, aging waits starve_ms, or AGED_SHARE - 1 times as long as the
+ * aged step held its slot if that is longer: lower classes get a bounded
+ * share (a tenth of slot time under pressure) instead of the order turning
+ * into first come, first served when steps are long.
  */
 static struct llmos_job *pick_aged_locked(u64 now)
 {
@@ -149,7 +152,7 @@ static struct llmos_job *pick_aged_locked(u64 now)
 	struct llmos_sched_proc *p;
 	int c;
 
-	if (last_aged_ns && now - last_aged_ns < starve_ns)
+	if (now < next_aging_ns)
 		return NULL;
 	list_for_each_entry(p, &llmos_sched_procs, node)
 		for (c = 0; c < LLMOS_NR_CLASSES; c++) {
@@ -158,8 +161,10 @@ static struct llmos_job *pick_aged_locked(u64 now)
 			    (!oldest || j->enqueue_ns < oldest->enqueue_ns))
 				oldest = j;
 		}
-	if (oldest)
-		last_aged_ns = now;
+	if (oldest) {
+		oldest->aged = true;
+		next_aging_ns = now + starve_ns;
+	}
 	return oldest;
 }
 
@@ -260,6 +265,13 @@ void llmos_sched_release_locked(struct llmos_job *job, u64 now)
 
 	lockdep_assert_held(&llmos_sched_lock);
 	p->vtime[c] += div_u64(used * LLMOS_WEIGHT_DEFAULT, weight);
+	if (job->aged) {
+		u64 pause = (now - job->grant_ns) * (AGED_SHARE - 1);
+
+		if (now + pause > next_aging_ns)
+			next_aging_ns = now + pause;
+		job->aged = false;
+	}
 	job->state = LLMOS_JOB_IDLE;
 	llmos_sched_busy--;
 	p->stats.held--;

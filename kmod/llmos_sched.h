@@ -57,6 +57,7 @@ struct llmos_job {
 	u32 weight;                /* 0: the process's weight */
 	enum llmos_job_state state;
 	bool revoked;              /* lease expired: the next JOB_STEP gets -ETIME */
+	bool aged;                 /* its grant came from aging */
 	struct list_head qnode;    /* in proc->queue[queued_class] while queued */
 	u64 enqueue_ns, grant_ns;
 	struct io_uring_cmd *ioucmd;      /* the queued uring_cmd, or NULL */

@@ -11,12 +11,12 @@
 small=stories260K-f32.gguf
 [ -f "$small" ] || { echo "sched.sh: $small missing (pass it with --file)"; exit 1; }
 llmosctl load tiny "$small" >/dev/null
-llmos bench-sched -m llmos:tiny -n ${TINY_TOKENS:-512} --background 3
+llmos bench-sched -m llmos:tiny -n ${TINY_TOKENS:-512} --background 3 -t 2
 llmosctl stats
 llmosctl unload tiny
 if llmos mkmodel --preset 15m --type q8_0 big.gguf >/dev/null 2>&1; then
 	llmosctl load big big.gguf >/dev/null
-	llmos bench-sched -m llmos:big -n ${BIG_TOKENS:-48} --background 3 --steps 200
+	llmos bench-sched -m llmos:big -n ${BIG_TOKENS:-48} --background 3 --steps 200 -t 2
 	llmosctl stats
 	llmosctl unload big
 fi

@@ -27,6 +27,7 @@
 struct bs_opts {
 	const char *model;
 	long n_tokens, n_background, cost_steps;
+	long threads; /* per client */
 };
 
 /* What a client reports through the shared page. */
@@ -58,7 +59,8 @@ struct client {
 static void bs_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: llmos bench-sched -m MODEL [-n TOKENS] [--background N] [--steps S]\n"
+		"usage: llmos bench-sched -m MODEL [-n TOKENS] [--background N] [-t THREADS]\n"
+		"                         [--steps S]\n"
 		"\n"
 		"Measure the interactive client's per-token latency (p50, p99, mean) in four\n"
 		"conditions: (a) alone; (b) with N background clients, all under llmos.ko's\n"
@@ -68,12 +70,14 @@ static void bs_usage(FILE *out)
 		"them, unscheduled (LLMOS_CLASS_NONE).  Also the background clients' total\n"
 		"tokens/s, and the scheduler's cost per step: the JOB_STEP round trip and\n"
 		"the release at the end of an eval, over S steps of one idle client.  Each\n"
-		"client is one process with one thread, generating greedily from\n"
+		"client is one process with THREADS threads, generating greedily from\n"
 		"\"" PROMPT "\".  The interactive class needs CAP_SYS_NICE (root).\n"
 		"\n"
 		"  -m, --model MODEL     GGUF file or llmos:NAME\n"
 		"  -n, --n-tokens N      tokens the interactive client generates (default 256)\n"
 		"      --background N    background clients (default 3, at most %d)\n"
+		"  -t, --threads N       threads per client (default: one per CPU, as a\n"
+		"                        deployment that gives each step every core)\n"
 		"      --steps S         steps for the cost measurement (default 2000)\n"
 		"  -h, --help            this help\n",
 		MAX_BACKGROUND);
@@ -84,11 +88,11 @@ static int parse_bs(int argc, char **argv, struct bs_opts *o)
 	static const struct option longopts[] = {
 		{ "model", 1, NULL, 'm' }, { "n-tokens", 1, NULL, 'n' },
 		{ "background", 1, NULL, 1 }, { "steps", 1, NULL, 2 },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "threads", 1, NULL, 't' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int c, bad = 0;
 
-	while (!bad && (c = getopt_long(argc, argv, "m:n:h", longopts, NULL)) != -1) {
+	while (!bad && (c = getopt_long(argc, argv, "m:n:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'n':
@@ -102,6 +106,7 @@ static int parse_bs(int argc, char **argv, struct bs_opts *o)
 			bad = cli_int("bench-sched", "--steps", optarg, 1, 1 << 24,
 				      &o->cost_steps);
 			break;
+		case 't': bad = cli_int("bench-sched", "-t", optarg, 1, 256, &o->threads); break;
 		case 'h': bs_usage(stdout); return -1;
 		default: bs_usage(stderr); return 1;
 		}
@@ -123,8 +128,8 @@ static void client_free(struct client *c)
 	llmos_model_free(c->m);
 }
 
-/* Load, make a one-thread session of this class, tokenize, warm up. */
-static int client_init(struct client *c, const char *model, int sched_class)
+/* Load, make a session of this class, tokenize, warm up. */
+static int client_init(struct client *c, const char *model, long threads, int sched_class)
 {
 	struct llmos_sampler_params sp;
 	struct llmos_model_desc d;
@@ -136,8 +141,8 @@ static int client_init(struct client *c, const char *model, int sched_class)
 	llmos_model_describe(c->m, &d);
 	llmos_sampler_default_params(&sp);
 	sp.temp = 0;
-	if (cli_session("bench-sched", c->m, d.n_ctx_train < 256 ? d.n_ctx_train : 256, 1, 0,
-			&c->s) ||
+	if (cli_session("bench-sched", c->m, d.n_ctx_train < 256 ? d.n_ctx_train : 256,
+			(uint32_t)threads, 0, &c->s) ||
 	    cli_sched("bench-sched", c->s, sched_class, 0))
 		return -1;
 	ret = llmos_sampler_create(&c->smp, &sp, d.n_vocab);
@@ -203,7 +208,7 @@ static void client_main(const struct bs_opts *o, struct shared *sh, int idx, int
 {
 	struct client_result *r = &sh->res[idx];
 	struct client c;
-	int ret = client_init(&c, o->model, sched_class);
+	int ret = client_init(&c, o->model, o->threads, sched_class);
 
 	__atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE);
 	if (!ret) {
@@ -313,7 +318,8 @@ static int measure_cost(const struct bs_opts *o)
 	int pass;
 
 	for (pass = 0; pass < 2; pass++) {
-		int ret = client_init(&c, o->model, pass ? LLMOS_CLASS_NORMAL : LLMOS_CLASS_NONE);
+		int ret = client_init(&c, o->model, o->threads,
+				      pass ? LLMOS_CLASS_NORMAL : LLMOS_CLASS_NONE);
 
 		t0 = cli_now();
 		for (i = 0; i < o->cost_steps && !ret; i++)
@@ -350,8 +356,8 @@ static void print_header(const struct bs_opts *o)
 		llmos_close(h);
 	}
 	printf("bench-sched: %s, 1 interactive client + %ld background, %ld tokens timed, "
-	       "1 thread per client, %ld CPUs, %s\n", o->model, o->n_background, o->n_tokens,
-	       sysconf(_SC_NPROCESSORS_ONLN),
+	       "%ld thread(s) per client, %ld CPUs, %s\n", o->model, o->n_background,
+	       o->n_tokens, o->threads, sysconf(_SC_NPROCESSORS_ONLN),
 	       sched ? "llmos.ko scheduler present" : "NO scheduler: (b) and (b2) run unscheduled");
 	printf("| %-38s | %8s | %8s | %8s | %10s | %18s |\n", "condition", "p50 ms", "p99 ms",
 	       "mean ms", "bg tok/s", "fg wait avg/max us");
@@ -396,7 +402,7 @@ static int run_all(const struct bs_opts *o, struct shared *sh)
 
 int cmd_bench_sched(int argc, char **argv)
 {
-	struct bs_opts o = { NULL, 256, 3, 2000 };
+	struct bs_opts o = { NULL, 256, 3, 2000, 0 };
 	struct shared *sh;
 	size_t size;
 	int ret;
@@ -404,6 +410,8 @@ int cmd_bench_sched(int argc, char **argv)
 	ret = parse_bs(argc, argv, &o);
 	if (ret)
 		return ret < 0 ? 0 : 2;
+	if (!o.threads)
+		o.threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	size = sizeof(*sh) + (size_t)o.n_tokens * sizeof(double);
 	sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {

@@ -207,9 +207,10 @@ struct llmos_model_unload {
  * first releases the grant of the previous step, so one round trip per step
  * suffices.  Classes are strictly ordered (REALTIME first); inside a class,
  * processes share by weight.  A request waiting longer than the module
- * parameter `starve_ms` is served before any class (aging), at most one
- * such request per `starve_ms`, which bounds how long a lower class can
- * starve while keeping the classes' order the rule.  A grant held longer than `lease_ms`
+ * parameter `starve_ms` is served before any class (aging); aging then
+ * pauses for `starve_ms` or nine times that step's hold, whichever is
+ * longer, so starving classes get about a tenth of slot time: this bounds
+ * how long a lower class can starve while keeping the classes' order.  A grant held longer than `lease_ms`
  * is revoked: the job's next JOB_STEP fails with -ETIME (and does not
  * queue), and the one after works again.  Pending steps complete with
  * -ECANCELED when their job ends or their ring is torn down (ring close,
