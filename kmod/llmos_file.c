@@ -63,6 +63,20 @@ void llmos_handle_release(struct llmos_handle *h)
 	kfree(h);
 }
 
+/* Take handle id out of the file's table and release it; -EINVAL if there is none. */
+int llmos_handle_close(struct llmos_file *lf, u32 id)
+{
+	struct llmos_handle *h;
+
+	mutex_lock(&lf->lock);
+	h = xa_erase(&lf->handles, id);
+	mutex_unlock(&lf->lock);
+	if (!h)
+		return -EINVAL;
+	llmos_handle_release(h);
+	return 0;
+}
+
 void llmos_file_release(struct llmos_file *lf)
 {
 	struct llmos_handle *h;

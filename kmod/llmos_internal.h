@@ -96,6 +96,7 @@ int llmos_file_init(struct llmos_file *lf);
 void llmos_file_release(struct llmos_file *lf);
 int llmos_handle_add(struct llmos_file *lf, struct llmos_model *m, bool creator, u32 *id);
 void llmos_handle_release(struct llmos_handle *h);
+int llmos_handle_close(struct llmos_file *lf, u32 id);
 
 /* llmos_mmap.c: mapping models into processes. */
 int llmos_mmap(struct file *file, struct vm_area_struct *vma);

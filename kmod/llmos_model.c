@@ -277,13 +277,7 @@ int llmos_model_create(struct llmos_file *lf, void __user *uarg, u32 usize)
 	arg.handle = handle;
 	arg.mmap_offset = LLMOS_MMAP_OFFSET(handle);
 	if (copy_to_user(uarg, &arg, sizeof(arg))) {
-		struct llmos_handle *h;
-
-		mutex_lock(&lf->lock);
-		h = xa_erase(&lf->handles, handle);
-		mutex_unlock(&lf->lock);
-		if (h)
-			llmos_handle_release(h); /* abandons the unsealed model */
+		llmos_handle_close(lf, handle); /* abandons the unsealed model */
 		ret = -EFAULT;
 	}
 	goto out_put;
@@ -394,13 +388,7 @@ int llmos_model_open(struct llmos_file *lf, void __user *uarg, u32 usize)
 	arg.handle = handle;
 	arg.mmap_offset = LLMOS_MMAP_OFFSET(handle);
 	if (copy_to_user(uarg, &arg, sizeof(arg))) {
-		struct llmos_handle *h;
-
-		mutex_lock(&lf->lock);
-		h = xa_erase(&lf->handles, handle);
-		mutex_unlock(&lf->lock);
-		if (h)
-			llmos_handle_release(h);
+		llmos_handle_close(lf, handle);
 		return -EFAULT;
 	}
 	return 0;
@@ -409,19 +397,12 @@ int llmos_model_open(struct llmos_file *lf, void __user *uarg, u32 usize)
 int llmos_model_close(struct llmos_file *lf, void __user *uarg, u32 usize)
 {
 	struct llmos_model_handle arg;
-	struct llmos_handle *h;
 	int ret;
 
 	ret = llmos_copy_handle_arg(&arg, uarg, usize);
 	if (ret)
 		return ret;
-	mutex_lock(&lf->lock);
-	h = xa_erase(&lf->handles, arg.handle);
-	mutex_unlock(&lf->lock);
-	if (!h)
-		return -EINVAL;
-	llmos_handle_release(h);
-	return 0;
+	return llmos_handle_close(lf, arg.handle);
 }
 
 static void llmos_model_describe(const struct llmos_model *m, struct llmos_model_entry *e)

@@ -38,6 +38,7 @@
 #include <linux/llmos.h>
 
 #include "kselftest_harness.h"
+#include "selftest_util.h"
 
 #define DEV_PATH "/dev/llmos"
 #define SYSFS_DIR "/sys/class/misc/llmos/"
@@ -56,11 +57,6 @@ static long page_size(void)
 }
 
 /* ---- command wrappers: 0 or -errno ---- */
-
-static int do_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
 
 static void set_name(__u8 *dst, const char *name)
 {
@@ -205,38 +201,6 @@ static void *m_map(int fd, __u64 offset, size_t len, int prot, int flags)
 
 /* ---- sysfs ---- */
 
-static long long read_ll(const char *path)
-{
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtoll(buf, NULL, 0);
-}
-
-static int write_ll(const char *path, long long v)
-{
-	char buf[64];
-	int fd, n, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%lld\n", v);
-	if (write(fd, buf, n) != n)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static long long pinned_bytes(void)
 {
 	return read_ll(SYSFS_DIR "pinned_bytes");
@@ -248,66 +212,6 @@ static long long models_count(void)
 }
 
 /* ---- processes ---- */
-
-static int sys_capget(struct __user_cap_header_struct *h, struct __user_cap_data_struct *d)
-{
-	return syscall(SYS_capget, h, d);
-}
-
-static int sys_capset(struct __user_cap_header_struct *h, struct __user_cap_data_struct *d)
-{
-	return syscall(SYS_capset, h, d);
-}
-
-/* Become uid/gid with no supplementary groups and no capabilities. */
-static int drop_privs(uid_t uid, gid_t gid)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2];
-
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0))
-		return -1;
-	if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
-		return -1;
-	memset(d, 0, sizeof(d));
-	if (sys_capset(&h, d))
-		return -1;
-	if (sys_capget(&h, d))
-		return -1;
-	if (d[0].effective || d[1].effective || d[0].permitted || d[1].permitted)
-		return -1;
-	return 0;
-}
-
-/* Become uid/gid with one capability (only) effective. */
-static int become_with_cap(uid_t uid, gid_t gid, int cap)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2];
-
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
-		return -1;
-	if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
-		return -1;
-	memset(d, 0, sizeof(d));
-	d[CAP_TO_INDEX(cap)].effective = CAP_TO_MASK(cap);
-	d[CAP_TO_INDEX(cap)].permitted = CAP_TO_MASK(cap);
-	return sys_capset(&h, d) ? -1 : 0;
-}
-
-/* A child's status: its exit code, or 1000 + the signal that killed it. */
-static int wait_code(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 1000 + WTERMSIG(status);
-	return -1;
-}
 
 static int err_code(int ret)
 {

@@ -46,6 +46,7 @@
 #include <linux/llmos.h>
 
 #include "kselftest_harness.h"
+#include "selftest_util.h"
 
 #define DEV_PATH "/dev/llmos"
 #define PARAM_DIR "/sys/module/llmos/parameters/"
@@ -96,44 +97,7 @@ static void sleep_ms(long ms)
 
 /* ---- parameters ---- */
 
-static long long read_ll(const char *path)
-{
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtoll(buf, NULL, 0);
-}
-
-static int write_ll(const char *path, long long v)
-{
-	char buf[64];
-	int fd, n, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%lld\n", v);
-	if (write(fd, buf, n) != n)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* ---- commands: 0 or -errno ---- */
-
-static int do_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
 
 static int job_create(int fd, __u32 class, __u32 weight, __u32 *job)
 {
@@ -339,64 +303,6 @@ static int client_step(struct client *c, __u32 flags, int ms)
 }
 
 /* ---- processes ---- */
-
-static int sys_capget(struct __user_cap_header_struct *h, struct __user_cap_data_struct *d)
-{
-	return syscall(SYS_capget, h, d);
-}
-
-static int sys_capset(struct __user_cap_header_struct *h, struct __user_cap_data_struct *d)
-{
-	return syscall(SYS_capset, h, d);
-}
-
-/* Become uid/gid with no supplementary groups and no capabilities. */
-static int drop_privs(uid_t uid, gid_t gid)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2];
-
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0))
-		return -1;
-	if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
-		return -1;
-	memset(d, 0, sizeof(d));
-	if (sys_capset(&h, d) || sys_capget(&h, d))
-		return -1;
-	if (d[0].effective || d[1].effective || d[0].permitted || d[1].permitted)
-		return -1;
-	return 0;
-}
-
-/* Become uid/gid with one capability (only) effective. */
-static int become_with_cap(uid_t uid, gid_t gid, int cap)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2];
-
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
-		return -1;
-	if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
-		return -1;
-	memset(d, 0, sizeof(d));
-	d[CAP_TO_INDEX(cap)].effective = CAP_TO_MASK(cap);
-	d[CAP_TO_INDEX(cap)].permitted = CAP_TO_MASK(cap);
-	return sys_capset(&h, d) ? -1 : 0;
-}
-
-/* A child's status: its exit code, or 1000 + the signal that killed it. */
-static int wait_code(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 1000 + WTERMSIG(status);
-	return -1;
-}
 
 /* Read one byte from @fd within @ms: the byte, -1 on EOF/error, -2 on timeout. */
 static int read_byte_ms(int fd, int ms)
@@ -876,7 +782,7 @@ static int hog_child_fn(void *arg)
 	return 0;
 }
 
-TEST_F(sched, starvation_bound_holds)
+TEST_F_TIMEOUT(sched, starvation_bound_holds, 120)
 {
 	struct hog *hog = shared_alloc(sizeof(*hog));
 	struct hog_child arg;
@@ -943,7 +849,7 @@ static int waiter_child_fn(void *arg)
 	return 0;
 }
 
-TEST_F(sched, lease_revocation)
+TEST_F_TIMEOUT(sched, lease_revocation, 120)
 {
 	struct llmos_sched_stats base, st;
 	struct llmos_sched_stat me;
@@ -1062,13 +968,13 @@ static void killed_while_holding(struct __test_metadata *_metadata, FIXTURE_DATA
 	close(ready[1]);
 }
 
-TEST_F(sched, killed_while_holding_frees_slot)
+TEST_F_TIMEOUT(sched, killed_while_holding_frees_slot, 120)
 {
 	killed_while_holding(_metadata, self, 0);
 }
 
 /* The same with the grant taken through a ring (the dead process's ring goes later). */
-TEST_F(sched, killed_while_holding_via_uring_frees_slot)
+TEST_F_TIMEOUT(sched, killed_while_holding_via_uring_frees_slot, 120)
 {
 	killed_while_holding(_metadata, self, 1);
 }
@@ -1090,7 +996,7 @@ static int queued_child_fn(void *arg)
 		pause();
 }
 
-TEST_F(sched, killed_while_queued)
+TEST_F_TIMEOUT(sched, killed_while_queued, 120)
 {
 	struct llmos_sched_stats base, st;
 	struct llmos_sched_stat child;
@@ -1162,7 +1068,7 @@ TEST_F(sched, killed_while_queued)
 
 /* ---- cancellation ---- */
 
-TEST_F(sched, ring_exit_cancels_pending)
+TEST_F_TIMEOUT(sched, ring_exit_cancels_pending, 120)
 {
 	struct llmos_sched_stats base, st;
 	struct class_want want;
@@ -1218,7 +1124,7 @@ TEST_F(sched, ring_exit_cancels_pending)
  * cancelled (cancel 0, step -ECANCELED, nothing queued), or untouched (the
  * step stays queued and is granted, once, when the slot frees).
  */
-TEST_F(sched, async_cancel_of_queued_step)
+TEST_F_TIMEOUT(sched, async_cancel_of_queued_step, 120)
 {
 	struct llmos_sched_stats base, st;
 	struct io_uring_sqe *sqe;
@@ -1296,7 +1202,7 @@ static void *submit_and_exit_thread(void *arg)
  * consistent: cancelled (-ECANCELED, nothing queued), or still queued and
  * granted, once, to the ring's owner when the slot frees.
  */
-TEST_F(sched, thread_exit_with_pending_step_is_consistent)
+TEST_F_TIMEOUT(sched, thread_exit_with_pending_step_is_consistent, 120)
 {
 	struct llmos_sched_stats base, st;
 	struct thread_submit ts;
@@ -1778,7 +1684,7 @@ static void on_sigusr1(int sig)
 	(void)sig;
 }
 
-TEST_F(sched, ioctl_step_blocks_until_granted_and_eintr)
+TEST_F_TIMEOUT(sched, ioctl_step_blocks_until_granted_and_eintr, 120)
 {
 	struct llmos_sched_stats base, st;
 	struct sigaction sa;
