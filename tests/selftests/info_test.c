@@ -4,6 +4,7 @@
  * through io_uring (normal and SQE128 rings), unknown commands, reserved
  * fields, bad pointers, versioned struct sizes, concurrency, module refcount.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -16,34 +17,9 @@
 #include <linux/llmos.h>
 
 #include "kselftest_harness.h"
+#include "selftest_util.h"
 
 #define DEV_PATH "/dev/llmos"
-
-/* Submit one uring_cmd with payload {addr, len, reserved} and return cqe->res. */
-static int uring_cmd(struct io_uring *ring, int fd, __u32 op, void *arg, __u32 len, __u32 reserved)
-{
-	struct llmos_uring_cmd *pl;
-	struct io_uring_cqe *cqe;
-	struct io_uring_sqe *sqe;
-	int res;
-
-	sqe = io_uring_get_sqe(ring);
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = op;
-	pl = (struct llmos_uring_cmd *)sqe->cmd;
-	pl->addr = (__u64)(uintptr_t)arg;
-	pl->len = len;
-	pl->reserved = reserved;
-	if (io_uring_submit(ring) != 1)
-		return -EIO;
-	if (io_uring_wait_cqe(ring, &cqe))
-		return -EIO;
-	res = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return res;
-}
 
 static void check_info(struct __test_metadata *_metadata, const struct llmos_info *info)
 {

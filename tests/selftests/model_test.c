@@ -2154,31 +2154,6 @@ TEST_F(model, create_huge_size_is_enospc_before_allocating)
 
 /* ---- io_uring ---- */
 
-static int uring_cmd(struct io_uring *ring, int fd, __u32 op, void *arg, __u32 len)
-{
-	struct llmos_uring_cmd *pl;
-	struct io_uring_cqe *cqe;
-	struct io_uring_sqe *sqe;
-	int res;
-
-	sqe = io_uring_get_sqe(ring);
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = op;
-	pl = (struct llmos_uring_cmd *)sqe->cmd;
-	pl->addr = (__u64)(uintptr_t)arg;
-	pl->len = len;
-	pl->reserved = 0;
-	if (io_uring_submit(ring) != 1)
-		return -EIO;
-	if (io_uring_wait_cqe(ring, &cqe))
-		return -EIO;
-	res = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return res;
-}
-
 TEST_F(model, uring_cmd_create_seal_list_unload)
 {
 	const char *name = track(self, "mt-uring");
@@ -2194,7 +2169,7 @@ TEST_F(model, uring_cmd_create_seal_list_unload)
 	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
 	ASSERT_EQ(0, io_uring_queue_init(8, &ring128, IORING_SETUP_SQE128));
 	init_create(&c, name, 12345, 0644);
-	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CREATE, &c, sizeof(c)));
+	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CREATE, &c, sizeof(c), 0));
 	ASSERT_EQ(LLMOS_MMAP_OFFSET(c.handle), c.mmap_offset);
 	h = c.handle;
 	p = m_map(self->fd, c.mmap_offset, 12345, PROT_READ | PROT_WRITE, MAP_SHARED);
@@ -2202,21 +2177,21 @@ TEST_F(model, uring_cmd_create_seal_list_unload)
 	fill(p, 12345, 28);
 	munmap(p, 12345);
 	init_create(&c, name, 4096, 0644);
-	ASSERT_EQ(-EEXIST, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CREATE, &c, sizeof(c)));
+	ASSERT_EQ(-EEXIST, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CREATE, &c, sizeof(c), 0));
 	init_create(&c, "bad/name", 4096, 0644);
-	ASSERT_EQ(-EINVAL, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CREATE, &c, sizeof(c)));
+	ASSERT_EQ(-EINVAL, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CREATE, &c, sizeof(c), 0));
 
 	/* LIST: the count, then the entries. */
 	memset(&l, 0, sizeof(l));
 	l.entry_size = sizeof(struct llmos_model_entry);
-	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_LIST, &l, sizeof(l)));
+	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_LIST, &l, sizeof(l), 0));
 	n = l.count;
 	ASSERT_LE(1U, n);
 	e = calloc(n, sizeof(*e));
 	ASSERT_NE(NULL, e);
 	l.entries = (__u64)(uintptr_t)e;
 	l.capacity = n;
-	ASSERT_EQ(0, uring_cmd(&ring128, self->fd, LLMOS_CMD_MODEL_LIST, &l, sizeof(l)));
+	ASSERT_EQ(0, uring_cmd(&ring128, self->fd, LLMOS_CMD_MODEL_LIST, &l, sizeof(l), 0));
 	ASSERT_EQ(n, l.count);
 	for (i = 0; i < n; i++) {
 		if (!strcmp((const char *)e[i].name, name)) {
@@ -2229,19 +2204,19 @@ TEST_F(model, uring_cmd_create_seal_list_unload)
 	free(e);
 	ASSERT_EQ(1U, found);
 	l.entries = 16;
-	ASSERT_EQ(-EFAULT, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_LIST, &l, sizeof(l)));
+	ASSERT_EQ(-EFAULT, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_LIST, &l, sizeof(l), 0));
 
 	/* SEAL, UNLOAD (busy while the handle is open), CLOSE, UNLOAD. */
 	memset(&hd, 0, sizeof(hd));
 	hd.handle = h;
-	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_SEAL, &hd, sizeof(hd)));
+	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_SEAL, &hd, sizeof(hd), 0));
 	memset(&u, 0, sizeof(u));
 	set_name(u.name, name);
-	ASSERT_EQ(-EBUSY, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_UNLOAD, &u, sizeof(u)));
-	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CLOSE, &hd, sizeof(hd)));
-	ASSERT_EQ(-EINVAL, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CLOSE, &hd, sizeof(hd)));
-	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_UNLOAD, &u, sizeof(u)));
-	ASSERT_EQ(-ENOENT, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_UNLOAD, &u, sizeof(u)));
+	ASSERT_EQ(-EBUSY, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_UNLOAD, &u, sizeof(u), 0));
+	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CLOSE, &hd, sizeof(hd), 0));
+	ASSERT_EQ(-EINVAL, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_CLOSE, &hd, sizeof(hd), 0));
+	ASSERT_EQ(0, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_UNLOAD, &u, sizeof(u), 0));
+	ASSERT_EQ(-ENOENT, uring_cmd(&ring, self->fd, LLMOS_CMD_MODEL_UNLOAD, &u, sizeof(u), 0));
 	io_uring_queue_exit(&ring128);
 	io_uring_queue_exit(&ring);
 }

@@ -2,12 +2,14 @@
 /*
  * selftest_util.h - helpers the llmos selftests share: ioctls that return
  * -errno, module parameters and sysfs numbers, dropping privileges in a
- * child, and a child's exit status.
+ * child, a child's exit status, and one synchronous uring_cmd.
  */
 #ifndef LLMOS_SELFTEST_UTIL_H
 #define LLMOS_SELFTEST_UTIL_H
 
 #include <errno.h>
+#include <liburing.h>
+#include <stdint.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -18,6 +20,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/llmos.h>
 
 static inline int do_ioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -112,6 +116,32 @@ static inline int wait_code(pid_t pid)
 	if (WIFSIGNALED(status))
 		return 1000 + WTERMSIG(status);
 	return -1;
+}
+
+/* Submit one uring_cmd with payload {addr, len, reserved} and return cqe->res. */
+static inline int uring_cmd(struct io_uring *ring, int fd, __u32 op, void *arg, __u32 len, __u32 reserved)
+{
+	struct llmos_uring_cmd *pl;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	int res;
+
+	sqe = io_uring_get_sqe(ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = op;
+	pl = (struct llmos_uring_cmd *)sqe->cmd;
+	pl->addr = (__u64)(uintptr_t)arg;
+	pl->len = len;
+	pl->reserved = reserved;
+	if (io_uring_submit(ring) != 1)
+		return -EIO;
+	if (io_uring_wait_cqe(ring, &cqe))
+		return -EIO;
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res;
 }
 
 #endif /* LLMOS_SELFTEST_UTIL_H */
