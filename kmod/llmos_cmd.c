@@ -99,6 +99,8 @@ long llmos_cmd_dispatch(struct llmos_file *lf, unsigned int cmd, void __user *ua
 		return llmos_sched_set_prio(lf, uarg, usize);
 	case _IOC_NR(LLMOS_CMD_SCHED_STATS):
 		return llmos_sched_stats(lf, uarg, usize);
+	case _IOC_NR(LLMOS_CMD_JOB_WATCH):
+		return -EINVAL; /* it waits for an event: uring_cmd only */
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -142,10 +144,14 @@ int llmos_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (pl.reserved || !llmos_uring_tail_is_zero((const u8 *)sqe_cmd, issue_flags))
 		return -EINVAL;
 
-	/* A step completes when granted; every other command at once. */
+	/* A step completes when granted, a watch when preempted; the rest at once. */
 	if (_IOC_TYPE(ioucmd->cmd_op) == LLMOS_IOC_MAGIC &&
 	    _IOC_NR(ioucmd->cmd_op) == _IOC_NR(LLMOS_CMD_JOB_STEP))
 		return llmos_sched_step_uring(lf, ioucmd, issue_flags, u64_to_user_ptr(pl.addr),
 					      pl.len);
+	if (_IOC_TYPE(ioucmd->cmd_op) == LLMOS_IOC_MAGIC &&
+	    _IOC_NR(ioucmd->cmd_op) == _IOC_NR(LLMOS_CMD_JOB_WATCH))
+		return llmos_sched_watch_uring(lf, ioucmd, issue_flags, u64_to_user_ptr(pl.addr),
+					       pl.len);
 	return llmos_cmd_dispatch(lf, ioucmd->cmd_op, u64_to_user_ptr(pl.addr), pl.len);
 }

@@ -20,7 +20,8 @@
 #define LLMOS_MODULE_VERSION "0.3.0"
 
 /* Features this build of the module implements. */
-#define LLMOS_FEATURES (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED)
+#define LLMOS_FEATURES (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED | \
+			LLMOS_F_SCHED_PREEMPT)
 
 /* Handles of one file are 1..LLMOS_MAX_HANDLE, so mmap offsets fit in off_t. */
 #define LLMOS_MAX_HANDLE 0xffff

@@ -25,6 +25,7 @@
 
 DEFINE_SPINLOCK(llmos_sched_lock);
 LIST_HEAD(llmos_sched_procs);     /* protected by llmos_sched_lock */
+static LIST_HEAD(llmos_sched_held); /* jobs holding a slot; likewise */
 struct llmos_sched_counters llmos_class_stats[LLMOS_NR_CLASSES]; /* likewise */
 unsigned int llmos_sched_busy;    /* slots held now; likewise */
 unsigned int llmos_sched_nprocs;  /* entries in llmos_sched_procs; likewise */
@@ -112,6 +113,46 @@ void llmos_sched_free_procs(struct list_head *gone)
 	}
 }
 
+static void step_done_tw(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+
+/* Complete the job's JOB_WATCH, if any, with result. */
+void llmos_sched_watch_fire_locked(struct llmos_job *job, int result)
+{
+	struct llmos_step_pdu *pdu;
+
+	if (!job->watch)
+		return;
+	pdu = io_uring_cmd_to_pdu(job->watch, struct llmos_step_pdu);
+	pdu->job = NULL;
+	pdu->result = result;
+	io_uring_cmd_complete_in_task(job->watch, step_done_tw);
+	job->watch = NULL;
+}
+
+/* Is a request of a class above (more urgent than) class queued? */
+bool llmos_sched_urgent_waiting_locked(u32 class)
+{
+	struct llmos_sched_proc *p;
+	u32 c;
+
+	for (c = 0; c < class; c++)
+		if (llmos_class_stats[c].queued)
+			list_for_each_entry(p, &llmos_sched_procs, node)
+				if (!list_empty(&p->queue[c]))
+					return true;
+	return false;
+}
+
+/* A request of class c queued: watched grants of lower classes should yield. */
+static void preempt_lower_locked(u32 c)
+{
+	struct llmos_job *h;
+
+	list_for_each_entry(h, &llmos_sched_held, hnode)
+		if (h->watch && h->queued_class > c)
+			llmos_sched_watch_fire_locked(h, LLMOS_WATCH_PREEMPT);
+}
+
 void llmos_sched_enqueue_locked(struct llmos_job *job, u64 now)
 {
 	struct llmos_sched_proc *p = job->proc;
@@ -127,6 +168,7 @@ void llmos_sched_enqueue_locked(struct llmos_job *job, u64 now)
 	job->enqueue_ns = now;
 	p->stats.queued++;
 	llmos_class_stats[c].queued++;
+	preempt_lower_locked(c);
 }
 
 void llmos_sched_dequeue_locked(struct llmos_job *job)
@@ -230,6 +272,7 @@ static void grant_locked(struct llmos_job *job, u64 now)
 	llmos_sched_dequeue_locked(job);
 	job->state = LLMOS_JOB_HELD;
 	job->grant_ns = now;
+	list_add_tail(&job->hnode, &llmos_sched_held);
 	llmos_sched_busy++;
 	p->stats.held++;
 	llmos_class_stats[c].held++;
@@ -273,6 +316,8 @@ void llmos_sched_release_locked(struct llmos_job *job, u64 now)
 		job->aged = false;
 	}
 	job->state = LLMOS_JOB_IDLE;
+	list_del_init(&job->hnode);
+	llmos_sched_watch_fire_locked(job, 0);
 	llmos_sched_busy--;
 	p->stats.held--;
 	llmos_class_stats[c].held--;
@@ -302,6 +347,7 @@ static enum hrtimer_restart lease_expired(struct hrtimer *timer)
 void llmos_sched_job_init(struct llmos_job *job)
 {
 	INIT_LIST_HEAD(&job->qnode);
+	INIT_LIST_HEAD(&job->hnode);
 	hrtimer_init(&job->lease, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
 	job->lease.function = lease_expired;
 }

@@ -61,6 +61,8 @@ struct llmos_job {
 	struct list_head qnode;    /* in proc->queue[queued_class] while queued */
 	u64 enqueue_ns, grant_ns;
 	struct io_uring_cmd *ioucmd;      /* the queued uring_cmd, or NULL */
+	struct io_uring_cmd *watch;       /* a JOB_WATCH waiting while held, or NULL */
+	struct list_head hnode;           /* in llmos_sched_held while held */
 	struct llmos_sched_waiter *waiter; /* the queued ioctl caller, or NULL */
 	struct hrtimer lease;      /* armed while held */
 };
@@ -69,6 +71,7 @@ struct llmos_job {
 struct llmos_step_pdu {
 	struct llmos_job *job; /* NULL once dequeued (completion under way) */
 	int result;
+	bool watch;            /* a JOB_WATCH, not a JOB_STEP */
 };
 
 int llmos_sched_job_create(struct llmos_file *lf, void __user *uarg, u32 usize);
@@ -76,6 +79,8 @@ int llmos_sched_job_end(struct llmos_file *lf, void __user *uarg, u32 usize);
 int llmos_sched_step_ioctl(struct llmos_file *lf, void __user *uarg, u32 usize);
 int llmos_sched_step_uring(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
 			   unsigned int issue_flags, void __user *uarg, u32 usize);
+int llmos_sched_watch_uring(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
+			    unsigned int issue_flags, void __user *uarg, u32 usize);
 void llmos_sched_uring_cancel(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 int llmos_sched_set_prio(struct llmos_file *lf, void __user *uarg, u32 usize);
 int llmos_sched_stats(struct llmos_file *lf, void __user *uarg, u32 usize);

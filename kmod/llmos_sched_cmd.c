@@ -39,6 +39,7 @@ static void job_destroy(struct llmos_job *job)
 	} else if (job->state == LLMOS_JOB_HELD) {
 		llmos_sched_release_locked(job, now);
 	}
+	llmos_sched_watch_fire_locked(job, -ECANCELED); /* none left after a release */
 	job->proc->stats.jobs--;
 	llmos_class_stats[job->class].jobs--;
 	llmos_sched_dispatch_locked(now);
@@ -217,6 +218,7 @@ int llmos_sched_step_uring(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
 	if (ret)
 		return ret;
 	pdu->job = NULL;
+	pdu->watch = false;
 	io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
 	spin_lock_bh(&llmos_sched_lock);
 	now = ktime_get_ns();
@@ -233,7 +235,49 @@ int llmos_sched_step_uring(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
 	return -EIOCBQUEUED;
 }
 
-/* io_uring cancels a queued step: on 6.12 this comes from ring teardown only. */
+/*
+ * JOB_WATCH: wait, while the job holds its grant, for a more urgent request
+ * (LLMOS_WATCH_PREEMPT) or for the grant's end (0).  Like a step, it is
+ * cancelable before it can be stored, and completes via io_uring_cmd_done.
+ */
+int llmos_sched_watch_uring(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
+			    unsigned int issue_flags, void __user *uarg, u32 usize)
+{
+	struct llmos_step_pdu *pdu = io_uring_cmd_to_pdu(ioucmd, struct llmos_step_pdu);
+	struct llmos_job_step arg;
+	struct llmos_job *job;
+	int ret;
+
+	ret = copy_step_arg(&arg, uarg, usize);
+	if (!ret && arg.flags)
+		ret = -EINVAL;
+	if (ret)
+		return ret;
+	pdu->job = NULL;
+	pdu->watch = true;
+	io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
+	spin_lock_bh(&llmos_sched_lock);
+	job = xa_load(&lf->jobs, arg.job);
+	if (!job) {
+		ret = -EINVAL;
+	} else if (job->watch) {
+		ret = -EBUSY;
+	} else if (job->state != LLMOS_JOB_HELD) {
+		ret = 0;
+	} else if (llmos_sched_urgent_waiting_locked(job->queued_class)) {
+		ret = LLMOS_WATCH_PREEMPT;
+	} else {
+		job->watch = ioucmd;
+		pdu->job = job;
+		ret = -EIOCBQUEUED;
+	}
+	spin_unlock_bh(&llmos_sched_lock);
+	if (ret != -EIOCBQUEUED)
+		io_uring_cmd_done(ioucmd, ret, 0, issue_flags);
+	return -EIOCBQUEUED;
+}
+
+/* io_uring cancels a queued step or a watch: on 6.12, from ring teardown only. */
 void llmos_sched_uring_cancel(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {
 	struct llmos_step_pdu *pdu = io_uring_cmd_to_pdu(ioucmd, struct llmos_step_pdu);
@@ -242,7 +286,12 @@ void llmos_sched_uring_cancel(struct io_uring_cmd *ioucmd, unsigned int issue_fl
 
 	spin_lock_bh(&llmos_sched_lock);
 	job = pdu->job; /* NULL once a grant or a job end has taken it */
-	if (job && job->ioucmd == ioucmd && job->state == LLMOS_JOB_QUEUED) {
+	if (job && pdu->watch && job->watch == ioucmd) {
+		job->watch = NULL;
+		pdu->job = NULL;
+		mine = true;
+	} else if (job && !pdu->watch && job->ioucmd == ioucmd &&
+		   job->state == LLMOS_JOB_QUEUED) {
 		llmos_sched_dequeue_locked(job);
 		count_cancel_locked(job);
 		job->ioucmd = NULL;

@@ -31,5 +31,7 @@ void llmos_sched_notify_locked(struct llmos_job *job, int result);
 void llmos_sched_dispatch_locked(u64 now);
 void llmos_sched_release_locked(struct llmos_job *job, u64 now);
 void llmos_sched_job_init(struct llmos_job *job);
+void llmos_sched_watch_fire_locked(struct llmos_job *job, int result);
+bool llmos_sched_urgent_waiting_locked(u32 class);
 
 #endif /* LLMOS_SCHED_CORE_H */

@@ -23,6 +23,7 @@ static const char *const feature_names[] = {
 	"uring_cmd",
 	"model_memory",
 	"sched",
+	"sched_preempt",
 };
 
 const char *llmos_feature_name(unsigned int bit)

@@ -165,6 +165,9 @@ int llmos_forward(struct llmos_session *s, const int32_t *ids, uint32_t n, int a
 
 	embed(s, ids, n);
 	for (l = 0; l < s->m->hp.n_layers; l++) {
+		/* A safe point: a more urgent client may take the slot here. */
+		if (l && (ret = llmos_sched_yield_if_preempted(s->sched)))
+			return ret;
 		if ((ret = attention_block(s, l, n)) || (ret = ffn_block(s, l, n)))
 			return ret;
 	}

@@ -199,8 +199,16 @@ struct llmos_sched_client {
 	uint32_t weight;
 	struct llmos_job_step step; /* JOB_STEP argument, stable while in flight */
 	struct llmos_uring_cmd cmd;
+	int can_watch;            /* the module has JOB_WATCH (LLMOS_F_SCHED_PREEMPT) */
+	int watching;             /* a JOB_WATCH is in flight */
+	int preempted;            /* it reported a more urgent request */
+	struct llmos_job_step watch_arg; /* JOB_WATCH argument, stable while in flight */
+	struct llmos_uring_cmd watch_cmd;
 	struct llmos_sched_info info;
 };
+
+#define STEP_TAG 1
+#define WATCH_TAG 2
 
 static uint64_t now_ns(void)
 {
@@ -263,7 +271,7 @@ out:
 }
 
 /* Is there a scheduler to use?  0: no (and nothing to report), 1: yes. */
-static int sched_available(struct llmos **dev)
+static int sched_available(struct llmos **dev, int *can_watch)
 {
 	struct llmos_module_info info;
 	const char *off = getenv("LLMOS_NO_SCHED");
@@ -282,6 +290,7 @@ static int sched_available(struct llmos **dev)
 		*dev = NULL;
 		return 0;
 	}
+	*can_watch = !!(info.features & LLMOS_F_SCHED_PREEMPT);
 	return 1;
 }
 
@@ -290,10 +299,10 @@ int llmos_sched_client_create(struct llmos_sched_client **out, int sched_class,
 {
 	struct llmos_sched_client *c;
 	struct llmos *dev;
-	int ret;
+	int ret, can_watch = 0;
 
 	*out = NULL;
-	if (sched_class == LLMOS_CLASS_NONE || !sched_available(&dev))
+	if (sched_class == LLMOS_CLASS_NONE || !sched_available(&dev, &can_watch))
 		return 0;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -301,6 +310,7 @@ int llmos_sched_client_create(struct llmos_sched_client **out, int sched_class,
 		return llmos_fail(-ENOMEM, "scheduler client: out of memory");
 	}
 	c->dev = dev;
+	c->can_watch = can_watch;
 	ret = io_uring_queue_init(RING_ENTRIES, &c->ring, 0);
 	if (ret < 0) {
 		/* io_uring disabled (sysctl kernel.io_uring_disabled): unscheduled */
@@ -353,6 +363,38 @@ int llmos_sched_client_set(struct llmos_sched_client *c, int sched_class, uint32
 	return 0;
 }
 
+/*
+ * A JOB_WATCH completion (consumed: 1), or another CQE (left: 0).  A watch
+ * ends with LLMOS_WATCH_PREEMPT, or with 0 when its grant ends.
+ */
+static int note_watch(struct llmos_sched_client *c, struct io_uring_cqe *cqe)
+{
+	if (io_uring_cqe_get_data64(cqe) != WATCH_TAG)
+		return 0;
+	c->watching = 0;
+	if (cqe->res == LLMOS_WATCH_PREEMPT)
+		c->preempted = 1;
+	io_uring_cqe_seen(&c->ring, cqe);
+	return 1;
+}
+
+/* Wait until the watch in flight (whose grant has ended) completes. */
+static void wait_watch_done(struct llmos_sched_client *c)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	while (c->watching) {
+		ret = io_uring_wait_cqe(&c->ring, &cqe);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0 || !note_watch(c, cqe)) {
+			c->watching = 0; /* cannot happen: no step is in flight */
+			return;
+		}
+	}
+}
+
 /* Submit JOB_STEP with flags and wait for its completion: its res. */
 static int step_round_trip(struct llmos_sched_client *c, uint32_t flags)
 {
@@ -369,20 +411,61 @@ static int step_round_trip(struct llmos_sched_client *c, uint32_t flags)
 	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, llmos_device_fd(c->dev), NULL, 0, 0);
 	sqe->cmd_op = LLMOS_CMD_JOB_STEP;
 	memcpy(sqe->cmd, &c->cmd, sizeof(c->cmd));
-	io_uring_sqe_set_data64(sqe, 1);
+	io_uring_sqe_set_data64(sqe, STEP_TAG);
 	ret = io_uring_submit_and_wait(&c->ring, 1);
 	while ((ret >= 0 || ret == -EINTR) && io_uring_sq_ready(&c->ring))
 		ret = io_uring_submit(&c->ring);
 	if (ret < 0 && ret != -EINTR)
 		return llmos_fail(ret, "JOB_STEP: io_uring_submit: %s", strerror(-ret));
-	do
-		ret = io_uring_wait_cqe(&c->ring, &cqe);
-	while (ret == -EINTR);
-	if (ret < 0)
-		return llmos_fail(ret, "JOB_STEP: io_uring_wait_cqe: %s", strerror(-ret));
+	for (;;) {
+		do
+			ret = io_uring_wait_cqe(&c->ring, &cqe);
+		while (ret == -EINTR);
+		if (ret < 0)
+			return llmos_fail(ret, "JOB_STEP: io_uring_wait_cqe: %s", strerror(-ret));
+		if (!note_watch(c, cqe))
+			break;
+	}
 	res = cqe->res;
 	io_uring_cqe_seen(&c->ring, cqe);
 	return res;
+}
+
+/* After a grant: ask to hear of a more urgent request (best effort). */
+static void watch_arm(struct llmos_sched_client *c)
+{
+	struct io_uring_sqe *sqe;
+
+	c->preempted = 0;
+	if (!c->can_watch)
+		return;
+	wait_watch_done(c); /* the last grant's watch ended with it */
+	sqe = io_uring_get_sqe(&c->ring);
+	if (!sqe)
+		return;
+	c->watch_arg = (struct llmos_job_step){ .job = c->job };
+	c->watch_cmd = (struct llmos_uring_cmd){ .addr = (uintptr_t)&c->watch_arg,
+						 .len = sizeof(c->watch_arg) };
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, llmos_device_fd(c->dev), NULL, 0, 0);
+	sqe->cmd_op = LLMOS_CMD_JOB_WATCH;
+	memcpy(sqe->cmd, &c->watch_cmd, sizeof(c->watch_cmd));
+	io_uring_sqe_set_data64(sqe, WATCH_TAG);
+	if (io_uring_submit(&c->ring) == 1)
+		c->watching = 1;
+}
+
+int llmos_sched_yield_if_preempted(struct llmos_sched_client *c)
+{
+	struct io_uring_cqe *cqe;
+
+	if (!c || !c->held)
+		return 0;
+	while (c->watching && io_uring_peek_cqe(&c->ring, &cqe) == 0 && note_watch(c, cqe))
+		;
+	if (!c->preempted)
+		return 0;
+	c->info.preemptions++;
+	return llmos_sched_acquire(c); /* release, queue behind the urgent one, go on */
 }
 
 int llmos_sched_acquire(struct llmos_sched_client *c)
@@ -409,6 +492,7 @@ int llmos_sched_acquire(struct llmos_sched_client *c)
 	c->info.wait_ns += dt;
 	if (dt > c->info.max_wait_ns)
 		c->info.max_wait_ns = dt;
+	watch_arm(c);
 	return 0;
 }
 
@@ -428,6 +512,7 @@ int llmos_sched_release(struct llmos_sched_client *c)
 		return 0;
 	}
 	c->held = 0;
+	wait_watch_done(c);
 	if (res == -ETIME) {
 		c->info.revocations++;
 		res = 0;

@@ -22,6 +22,8 @@ void llmos_sched_client_free(struct llmos_sched_client *c);
 int llmos_sched_acquire(struct llmos_sched_client *c);
 /* Give back a grant held, at the end of an eval. */
 int llmos_sched_release(struct llmos_sched_client *c);
+/* Between layers: if a more urgent request waits, hand the slot over and wait to get it back. */
+int llmos_sched_yield_if_preempted(struct llmos_sched_client *c);
 /* Replace the job by one of this class and weight (between evals). */
 int llmos_sched_client_set(struct llmos_sched_client *c, int sched_class, uint32_t weight);
 void llmos_sched_client_info(const struct llmos_sched_client *c, struct llmos_sched_info *info);

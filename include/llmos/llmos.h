@@ -213,6 +213,8 @@ struct llmos_sched_info {
 	uint64_t max_wait_ns; /* the longest of those */
 	uint64_t releases;    /* grants given back at the end of an eval */
 	uint64_t release_ns;  /* total time those took */
+	uint64_t preemptions; /* steps that handed the slot over between layers
+			       * because a more urgent request was waiting */
 };
 void llmos_session_sched_info(const struct llmos_session *s, struct llmos_sched_info *info);
 /* Give back a grant kept by LLMOS_EVAL_KEEP_GRANT; 0 if none was kept. */

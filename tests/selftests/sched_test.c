@@ -1888,6 +1888,131 @@ TEST_F(sched, root_sets_other_process_prio)
 }
 
 /* Last: the tests left nothing behind (rings torn down asynchronously included). */
+/* ---- JOB_WATCH: a running step learns that a more urgent request waits ---- */
+
+static int submit_watch(struct client *c, struct llmos_job_step *w, __u32 flags, __u64 ud)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
+
+	if (!sqe)
+		return -EBUSY;
+	memset(w, 0, sizeof(*w));
+	w->job = c->job;
+	w->flags = flags;
+	prep_cmd(sqe, c->fd, LLMOS_CMD_JOB_WATCH, w, sizeof(*w), ud);
+	return io_uring_submit(&c->ring) == 1 ? 0 : -EIO;
+}
+
+/* Wait for the CQEs tagged ud_a and ud_b (in any order); their results. */
+static int wait_two(struct io_uring *ring, __u64 ud_a, int *res_a, __u64 ud_b, int *res_b)
+{
+	int got = 0, res;
+	__u64 ud;
+
+	while (got != 3) {
+		res = wait_cqe_ms(ring, EVENT_MS, &ud);
+		if (res == NO_CQE)
+			return -1;
+		if (ud == ud_a) {
+			*res_a = res;
+			got |= 1;
+		} else if (ud == ud_b) {
+			*res_b = res;
+			got |= 2;
+		}
+	}
+	return 0;
+}
+
+static int preempt_advertised(int fd)
+{
+	struct llmos_info info;
+
+	memset(&info, 0, sizeof(info));
+	return !ioctl(fd, LLMOS_CMD_GET_INFO, &info) && (info.features & LLMOS_F_SCHED_PREEMPT);
+}
+
+TEST_F(sched, watch_reports_preemption_by_a_higher_class)
+{
+	struct llmos_job_step w;
+	struct client bg, fg;
+	__u64 ud = 0;
+
+	if (!preempt_advertised(self->fd))
+		SKIP(return, "LLMOS_F_SCHED_PREEMPT not advertised");
+	ASSERT_EQ(0, set_prio(self->fd, 0, LLMOS_CLASS_INTERACTIVE, 100));
+	ASSERT_EQ(0, client_open(&bg, 1, LLMOS_CLASS_BACKGROUND, 0));
+	ASSERT_EQ(0, client_open(&fg, 1, LLMOS_CLASS_INTERACTIVE, 0));
+	ASSERT_EQ(0, client_step(&bg, 0, EVENT_MS));
+	ASSERT_EQ(0, submit_watch(&bg, &w, 0, 77));
+	ASSERT_EQ(0, cqe_ready(&bg.ring)); /* nothing more urgent waits yet */
+	ASSERT_EQ(0, client_submit(&fg, 0));
+	ASSERT_EQ(LLMOS_WATCH_PREEMPT, wait_cqe_ms(&bg.ring, EVENT_MS, &ud));
+	ASSERT_EQ(77ULL, ud);
+	ASSERT_EQ(0, client_step(&bg, LLMOS_STEP_RELEASE_ONLY, EVENT_MS));
+	ASSERT_EQ(0, wait_cqe_ms(&fg.ring, EVENT_MS, NULL)); /* the urgent one has the slot */
+	ASSERT_EQ(0, client_step(&fg, LLMOS_STEP_RELEASE_ONLY, EVENT_MS));
+	client_close(&fg);
+	client_close(&bg);
+}
+
+TEST_F(sched, watch_of_an_urgent_wait_already_queued_fires_at_once)
+{
+	struct llmos_job_step w;
+	struct client bg, fg;
+
+	if (!preempt_advertised(self->fd))
+		SKIP(return, "LLMOS_F_SCHED_PREEMPT not advertised");
+	ASSERT_EQ(0, set_prio(self->fd, 0, LLMOS_CLASS_INTERACTIVE, 100));
+	ASSERT_EQ(0, client_open(&bg, 1, LLMOS_CLASS_NORMAL, 0));
+	ASSERT_EQ(0, client_open(&fg, 1, LLMOS_CLASS_INTERACTIVE, 0));
+	ASSERT_EQ(0, client_step(&bg, 0, EVENT_MS));
+	ASSERT_EQ(0, client_submit(&fg, 0));
+	ASSERT_EQ(0, submit_watch(&bg, &w, 0, 5));
+	ASSERT_EQ(LLMOS_WATCH_PREEMPT, wait_cqe_ms(&bg.ring, EVENT_MS, NULL));
+	ASSERT_EQ(0, client_step(&bg, LLMOS_STEP_RELEASE_ONLY, EVENT_MS));
+	ASSERT_EQ(0, wait_cqe_ms(&fg.ring, EVENT_MS, NULL));
+	ASSERT_EQ(0, client_step(&fg, LLMOS_STEP_RELEASE_ONLY, EVENT_MS));
+	client_close(&fg);
+	client_close(&bg);
+}
+
+TEST_F(sched, watch_ends_with_the_grant_and_checks_its_arguments)
+{
+	struct llmos_job_step w, w2, st;
+	struct client a, b;
+	int res_w = 99, res_s = 99;
+
+	if (!preempt_advertised(self->fd))
+		SKIP(return, "LLMOS_F_SCHED_PREEMPT not advertised");
+	ASSERT_EQ(0, client_open(&a, 1, LLMOS_CLASS_NORMAL, 0));
+	ASSERT_EQ(0, client_open(&b, 1, LLMOS_CLASS_NORMAL, 0));
+	/* Holding nothing: at once, 0. Flags: -EINVAL. As an ioctl: -EINVAL. */
+	ASSERT_EQ(0, submit_watch(&a, &w, 0, 1));
+	ASSERT_EQ(0, wait_cqe_ms(&a.ring, EVENT_MS, NULL));
+	ASSERT_EQ(0, submit_watch(&a, &w, LLMOS_STEP_RELEASE, 1));
+	ASSERT_EQ(-EINVAL, wait_cqe_ms(&a.ring, EVENT_MS, NULL));
+	memset(&st, 0, sizeof(st));
+	st.job = a.job;
+	ASSERT_EQ(-EINVAL, do_ioctl(a.fd, LLMOS_CMD_JOB_WATCH, &st));
+	/* Held: a second watch is -EBUSY; the same class waiting does not preempt. */
+	ASSERT_EQ(0, client_step(&a, 0, EVENT_MS));
+	ASSERT_EQ(0, submit_watch(&a, &w, 0, 7));
+	ASSERT_EQ(0, submit_watch(&a, &w2, 0, 8));
+	ASSERT_EQ(-EBUSY, wait_cqe_ms(&a.ring, EVENT_MS, NULL));
+	ASSERT_EQ(0, client_submit(&b, 0));
+	ASSERT_EQ(0, cqe_ready(&a.ring));
+	/* The grant ends: the watch completes with 0, and b is granted. */
+	ASSERT_EQ(0, client_submit(&a, LLMOS_STEP_RELEASE_ONLY));
+	ASSERT_EQ(0, wait_two(&a.ring, 7, &res_w, a.job, &res_s));
+	ASSERT_EQ(0, res_w);
+	ASSERT_EQ(0, res_s);
+	ASSERT_EQ(0, wait_cqe_ms(&b.ring, EVENT_MS, NULL));
+	ASSERT_EQ(0, client_step(&b, LLMOS_STEP_RELEASE_ONLY, EVENT_MS));
+	client_close(&b);
+	client_close(&a);
+}
+
 TEST_F(sched, module_left_clean)
 {
 	struct llmos_sched_stats st;

@@ -95,6 +95,8 @@ static void feature_names_cover_the_uapi_bits(void **state)
 	assert_string_equal("ioctl", llmos_feature_name(0));
 	assert_string_equal("uring_cmd", llmos_feature_name(1));
 	assert_string_equal("model_memory", llmos_feature_name(2));
+	assert_string_equal("sched", llmos_feature_name(3));
+	assert_string_equal("sched_preempt", llmos_feature_name(4));
 	assert_null(llmos_feature_name(64));
 }
 

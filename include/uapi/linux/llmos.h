@@ -34,8 +34,11 @@
 #define LLMOS_F_MODEL_MEMORY (1ULL << 2)
 /* Compute scheduler: JOB_CREATE/STEP/END, SCHED_SET_PRIO, SCHED_STATS. */
 #define LLMOS_F_SCHED (1ULL << 3)
+/* JOB_WATCH: a running step learns that a more urgent request waits. */
+#define LLMOS_F_SCHED_PREEMPT (1ULL << 4)
 /* Every feature this header defines. */
-#define LLMOS_F_ALL (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED)
+#define LLMOS_F_ALL (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED | \
+		     LLMOS_F_SCHED_PREEMPT)
 
 /* ioctl type byte; 0xB9 is unassigned in ioctl-number.rst. */
 #define LLMOS_IOC_MAGIC 0xB9
@@ -267,6 +270,18 @@ struct llmos_job_step {
 	__u64 reserved[3];
 };
 
+/*
+ * LLMOS_CMD_JOB_WATCH (LLMOS_F_SCHED_PREEMPT; uring_cmd only, argument
+ * struct llmos_job_step with no flags): submitted while the job holds a
+ * grant, it completes with LLMOS_WATCH_PREEMPT when a request of a higher
+ * class than the grant's queues, so that the client can hand the slot over
+ * at its next safe point (between layers: JOB_STEP with RELEASE, then go
+ * on when granted again); or with 0 when the grant ends first (released,
+ * revoked, job ended) and at once if the job holds nothing.  -EBUSY if the
+ * job already has a watch; -ECANCELED if its ring goes.
+ */
+#define LLMOS_WATCH_PREEMPT 1
+
 /* struct llmos_job_end - LLMOS_CMD_JOB_END argument: release all, cancel pending. */
 struct llmos_job_end {
 	__u32 job;
@@ -341,5 +356,6 @@ struct llmos_sched_stats {
 #define LLMOS_CMD_JOB_END _IOWR(LLMOS_IOC_MAGIC, 0x22, struct llmos_job_end)
 #define LLMOS_CMD_SCHED_SET_PRIO _IOWR(LLMOS_IOC_MAGIC, 0x23, struct llmos_sched_prio)
 #define LLMOS_CMD_SCHED_STATS _IOWR(LLMOS_IOC_MAGIC, 0x24, struct llmos_sched_stats)
+#define LLMOS_CMD_JOB_WATCH _IOWR(LLMOS_IOC_MAGIC, 0x25, struct llmos_job_step)
 
 #endif /* _UAPI_LINUX_LLMOS_H */
