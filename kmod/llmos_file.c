@@ -2,6 +2,13 @@
 /*
  * llmos_file.c - per-open-file state: the table of handles a file holds on
  * models, released when the file goes (close or process death).
+ *
+ * A handle becomes visible only after the last step that can fail, as file
+ * descriptors do: the command reserves an id (llmos_handle_reserve, like
+ * get_unused_fd_flags), copies it out to the caller, and only then installs
+ * the handle (llmos_handle_install, like fd_install); if the copy fails it
+ * gives the id back (llmos_handle_unreserve).  A reserved id is invisible:
+ * lookups see nothing there and MODEL_CLOSE cannot take it.
  */
 #include <linux/slab.h>
 
@@ -10,42 +17,45 @@
 int llmos_file_init(struct llmos_file *lf)
 {
 	mutex_init(&lf->lock);
-	xa_init_flags(&lf->handles, XA_FLAGS_ALLOC1);
-	xa_init_flags(&lf->jobs, XA_FLAGS_ALLOC1);
+	xa_init_flags(&lf->handles, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	xa_init_flags(&lf->jobs, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	return 0;
 }
 
-/**
- * llmos_handle_add() - give a file a handle on a model.
- * @lf:      the file.
- * @m:       the model; the handle takes a reference of its own.
- * @creator: the file created the model (may map it writable and seal it).
- * @id:      out: the handle.
- *
- * Return: 0, -ENOMEM, or -ENOSPC when the file has LLMOS_MAX_HANDLE handles.
- */
-int llmos_handle_add(struct llmos_file *lf, struct llmos_model *m, bool creator, u32 *id)
+/* Reserve a handle id in the file; -ENOSPC when it has LLMOS_MAX_HANDLE. */
+int llmos_handle_reserve(struct llmos_file *lf, u32 *id)
 {
-	struct llmos_handle *h;
 	int ret;
 
-	h = kzalloc(sizeof(*h), GFP_KERNEL);
-	if (!h)
-		return -ENOMEM;
-	h->model = m;
-	h->creator = creator;
 	mutex_lock(&lf->lock);
-	ret = xa_alloc(&lf->handles, id, h, XA_LIMIT(1, LLMOS_MAX_HANDLE), GFP_KERNEL);
-	if (!ret) {
-		llmos_model_get(m);
-		atomic_inc(&m->users);
-	}
+	ret = xa_alloc(&lf->handles, id, NULL, XA_LIMIT(1, LLMOS_MAX_HANDLE), GFP_KERNEL_ACCOUNT);
 	mutex_unlock(&lf->lock);
-	if (ret) {
-		kfree(h);
-		return ret == -EBUSY ? -ENOSPC : ret;
-	}
-	return 0;
+	return ret == -EBUSY ? -ENOSPC : ret;
+}
+
+/* Give back a reserved id that was never installed. */
+void llmos_handle_unreserve(struct llmos_file *lf, u32 id)
+{
+	mutex_lock(&lf->lock);
+	xa_release(&lf->handles, id);
+	mutex_unlock(&lf->lock);
+}
+
+/*
+ * Install h at a reserved id: from now on the handle is the file's.  The
+ * slot exists, so the store allocates nothing; should it fail all the same,
+ * the id is given back and the caller still owns h.
+ */
+int llmos_handle_install(struct llmos_file *lf, u32 id, struct llmos_handle *h)
+{
+	void *old;
+
+	mutex_lock(&lf->lock);
+	old = xa_store(&lf->handles, id, h, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old))
+		xa_release(&lf->handles, id);
+	mutex_unlock(&lf->lock);
+	return xa_err(old);
 }
 
 /*
@@ -58,8 +68,7 @@ void llmos_handle_release(struct llmos_handle *h)
 
 	if (h->creator)
 		llmos_model_abandon(m);
-	atomic_dec(&m->users);
-	llmos_model_put(m);
+	llmos_model_unuse(m);
 	kfree(h);
 }
 
@@ -69,7 +78,9 @@ int llmos_handle_close(struct llmos_file *lf, u32 id)
 	struct llmos_handle *h;
 
 	mutex_lock(&lf->lock);
-	h = xa_erase(&lf->handles, id);
+	h = xa_load(&lf->handles, id); /* NULL for a reserved id: leave it be */
+	if (h)
+		xa_erase(&lf->handles, id);
 	mutex_unlock(&lf->lock);
 	if (!h)
 		return -EINVAL;
@@ -77,6 +88,7 @@ int llmos_handle_close(struct llmos_file *lf, u32 id)
 	return 0;
 }
 
+/* The last reference to the file is gone: no command runs on it any more. */
 void llmos_file_release(struct llmos_file *lf)
 {
 	struct llmos_handle *h;
@@ -86,6 +98,7 @@ void llmos_file_release(struct llmos_file *lf)
 	xa_for_each(&lf->handles, id, h) {
 		xa_erase(&lf->handles, id);
 		llmos_handle_release(h);
+		cond_resched();
 	}
 	xa_destroy(&lf->handles);
 	mutex_destroy(&lf->lock);

@@ -21,7 +21,7 @@
 
 /* Features this build of the module implements. */
 #define LLMOS_FEATURES (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED | \
-			LLMOS_F_SCHED_PREEMPT)
+			LLMOS_F_SCHED_PREEMPT | LLMOS_F_STEP_RELEASE_ONLY)
 
 /* Handles of one file are 1..LLMOS_MAX_HANDLE, so mmap offsets fit in off_t. */
 #define LLMOS_MAX_HANDLE 0xffff
@@ -48,14 +48,17 @@ struct llmos_model {
 	kuid_t owner_uid;
 	kgid_t owner_gid;
 	umode_t mode;
-	atomic_t users;            /* handles, in all files */
+	atomic_t users;            /* handles, in all files; raised under llmos_models_lock */
 	atomic_t mappings;         /* VMAs, in all processes */
 	atomic_t writable_maps;    /* VMAs that may write; changes under llmos_models_lock */
 };
 
-/* struct llmos_handle - one file's use of one model. */
+/*
+ * struct llmos_handle - one file's use of one model.  It owns one reference
+ * and one count in model->users, released by llmos_handle_release().
+ */
 struct llmos_handle {
-	struct llmos_model *model; /* holds a reference */
+	struct llmos_model *model;
 	bool creator;              /* may map writable and seal; cleared by seal */
 };
 
@@ -67,11 +70,11 @@ struct llmos_file {
 	pid_t opener_tgid;        /* for diagnostics only */
 	struct mutex lock;        /* serialises handle changes and lookups */
 	struct xarray handles;    /* handle -> struct llmos_handle; protected by lock */
-	struct xarray jobs;       /* job id -> struct llmos_job; erased under llmos_sched_lock */
+	struct xarray jobs;       /* job id -> struct llmos_job; its own xa_lock, never
+				   * taken under llmos_sched_lock (see llmos_sched_cmd.c) */
 };
 
 /* llmos_cmd.c: the command table shared by ioctl and uring_cmd. */
-long llmos_cmd_dispatch(struct llmos_file *lf, unsigned int cmd, void __user *uarg, u32 usize);
 long llmos_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int llmos_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 int llmos_copy_arg(void *karg, size_t ksize, const void __user *uarg, u32 usize, size_t minsize);
@@ -79,6 +82,7 @@ int llmos_copy_arg(void *karg, size_t ksize, const void __user *uarg, u32 usize,
 /* llmos_model.c: model objects and the registry. */
 void llmos_model_get(struct llmos_model *m);
 void llmos_model_put(struct llmos_model *m);
+void llmos_model_unuse(struct llmos_model *m);
 void llmos_model_abandon(struct llmos_model *m);
 int llmos_model_map(struct llmos_model *m, bool writable);
 int llmos_model_create(struct llmos_file *lf, void __user *uarg, u32 usize);
@@ -95,7 +99,9 @@ unsigned int llmos_models_count(void);
 /* llmos_file.c: per-file state and handles. */
 int llmos_file_init(struct llmos_file *lf);
 void llmos_file_release(struct llmos_file *lf);
-int llmos_handle_add(struct llmos_file *lf, struct llmos_model *m, bool creator, u32 *id);
+int llmos_handle_reserve(struct llmos_file *lf, u32 *id);
+void llmos_handle_unreserve(struct llmos_file *lf, u32 id);
+int llmos_handle_install(struct llmos_file *lf, u32 id, struct llmos_handle *h);
 void llmos_handle_release(struct llmos_handle *h);
 int llmos_handle_close(struct llmos_file *lf, u32 id);
 

@@ -14,7 +14,7 @@ static int llmos_open(struct inode *inode, struct file *file)
 {
 	struct llmos_file *lf;
 
-	lf = kzalloc(sizeof(*lf), GFP_KERNEL);
+	lf = kzalloc(sizeof(*lf), GFP_KERNEL_ACCOUNT);
 	if (!lf)
 		return -ENOMEM;
 	lf->opener_tgid = task_tgid_nr(current);

@@ -64,8 +64,10 @@ static void llmos_model_release(struct kref *ref)
 	struct llmos_model *m = container_of(ref, struct llmos_model, ref);
 	unsigned long i;
 
-	for (i = 0; i < m->nr_allocated; i++)
+	for (i = 0; i < m->nr_allocated; i++) {
 		__free_page(m->pages[i]);
+		cond_resched(); /* a model can be gigabytes */
+	}
 	kvfree(m->pages);
 	atomic64_sub(m->reserved_bytes, &llmos_pinned);
 	kfree(m);
@@ -74,6 +76,13 @@ static void llmos_model_release(struct kref *ref)
 void llmos_model_put(struct llmos_model *m)
 {
 	kref_put(&m->ref, llmos_model_release);
+}
+
+/* Drop a user count and the reference that came with it (a handle's, or one being made). */
+void llmos_model_unuse(struct llmos_model *m)
+{
+	atomic_dec(&m->users);
+	llmos_model_put(m);
 }
 
 static bool llmos_name_char(u8 c)
@@ -136,7 +145,7 @@ static struct llmos_model *llmos_model_alloc(const struct llmos_model_create *ar
 {
 	struct llmos_model *m;
 
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return NULL;
 	kref_init(&m->ref);
@@ -157,7 +166,11 @@ static struct llmos_model *llmos_model_alloc(const struct llmos_model_create *ar
 	return m;
 }
 
-/* Reserve its bytes under the cap and list it under a unique name. */
+/*
+ * Reserve its bytes under the cap and list it under a unique name.  The
+ * caller's reference becomes its creator's handle's, so the model counts
+ * that user from the moment it is listed: an unload cannot slip in.
+ */
 static int llmos_model_publish(struct llmos_model *m)
 {
 	u64 bytes = (u64)m->npages << PAGE_SHIFT;
@@ -173,17 +186,22 @@ static int llmos_model_publish(struct llmos_model *m)
 		m->reserved_bytes = bytes;
 		list_add_tail(&m->node, &llmos_models);
 		m->listed = true;
+		atomic_set(&m->users, 1);
 		llmos_model_get(m); /* the registry's reference */
 	}
 	mutex_unlock(&llmos_models_lock);
 	return ret;
 }
 
-/* Zeroed pages, not on any LRU list: never reclaimed, swapped or migrated. */
+/*
+ * Zeroed pages, not on any LRU list: never reclaimed, swapped or migrated.
+ * __GFP_RETRY_MAYFAIL: a model too big for memory fails to load rather than
+ * have the OOM killer take other processes for it.
+ */
 static int llmos_model_fill_pages(struct llmos_model *m)
 {
 	int nid = m->numa_node == LLMOS_NUMA_ANY ? NUMA_NO_NODE : m->numa_node;
-	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN;
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN | __GFP_RETRY_MAYFAIL;
 	struct page *page;
 
 	while (m->nr_allocated < m->npages) {
@@ -192,7 +210,8 @@ static int llmos_model_fill_pages(struct llmos_model *m)
 		page = alloc_pages_node(nid, gfp, 0);
 		if (!page)
 			return -ENOMEM;
-		m->pages[m->nr_allocated++] = page;
+		m->pages[m->nr_allocated] = page;
+		WRITE_ONCE(m->nr_allocated, m->nr_allocated + 1); /* LIST reads it unlocked */
 		cond_resched();
 	}
 	return 0;
@@ -249,11 +268,17 @@ void llmos_model_abandon(struct llmos_model *m)
 	llmos_model_withdraw(m, true);
 }
 
+/*
+ * MODEL_CREATE: the model is listed (as loading) first, so that its name and
+ * bytes are taken; the creator's handle appears only once the pages exist
+ * and the caller has its id.  Any failure before that withdraws the model.
+ */
 int llmos_model_create(struct llmos_file *lf, void __user *uarg, u32 usize)
 {
 	struct llmos_model_create arg;
+	struct llmos_handle *h;
 	struct llmos_model *m;
-	u32 handle;
+	u32 id;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
@@ -263,28 +288,43 @@ int llmos_model_create(struct llmos_file *lf, void __user *uarg, u32 usize)
 		ret = llmos_check_create(&arg);
 	if (ret)
 		return ret;
-	m = llmos_model_alloc(&arg);
-	if (!m)
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h)
 		return -ENOMEM;
-	ret = llmos_model_publish(m);
+	ret = llmos_handle_reserve(lf, &id);
 	if (ret)
-		goto out_put;
+		goto out_free_handle;
+	m = llmos_model_alloc(&arg);
+	if (!m) {
+		ret = -ENOMEM;
+		goto out_unreserve;
+	}
+	ret = llmos_model_publish(m);
+	if (ret) {
+		llmos_model_put(m);
+		goto out_unreserve;
+	}
 	ret = llmos_model_fill_pages(m);
-	if (!ret)
-		ret = llmos_handle_add(lf, m, true, &handle);
 	if (ret)
 		goto out_withdraw;
-	arg.handle = handle;
-	arg.mmap_offset = LLMOS_MMAP_OFFSET(handle);
+	arg.handle = id;
+	arg.mmap_offset = LLMOS_MMAP_OFFSET(id);
 	if (copy_to_user(uarg, &arg, sizeof(arg))) {
-		llmos_handle_close(lf, handle); /* abandons the unsealed model */
 		ret = -EFAULT;
+		goto out_withdraw;
 	}
-	goto out_put;
+	h->model = m;
+	h->creator = true;
+	ret = llmos_handle_install(lf, id, h);
+	if (!ret)
+		return 0;
 out_withdraw:
 	llmos_model_withdraw(m, false);
-out_put:
-	llmos_model_put(m);
+	llmos_model_unuse(m);
+out_unreserve:
+	llmos_handle_unreserve(lf, id);
+out_free_handle:
+	kfree(h);
 	return ret;
 }
 
@@ -345,7 +385,10 @@ static bool llmos_model_may_open(const struct llmos_model *m)
 	return capable(CAP_DAC_READ_SEARCH) || capable(CAP_DAC_OVERRIDE);
 }
 
-/* A sealed, listed model the caller may read, with a reference; or an ERR_PTR. */
+/*
+ * A sealed, listed model the caller may read, with a reference and a user
+ * count taken under the lock (so an unload sees the user); or an ERR_PTR.
+ */
 static struct llmos_model *llmos_model_lookup_for_open(const u8 *name)
 {
 	struct llmos_model *m;
@@ -358,17 +401,21 @@ static struct llmos_model *llmos_model_lookup_for_open(const u8 *name)
 		m = ERR_PTR(-EBUSY);
 	else if (!llmos_model_may_open(m))
 		m = ERR_PTR(-EACCES);
-	else
+	else {
 		llmos_model_get(m);
+		atomic_inc(&m->users);
+	}
 	mutex_unlock(&llmos_models_lock);
 	return m;
 }
 
+/* MODEL_OPEN: as for create, the handle is installed after its id reached the caller. */
 int llmos_model_open(struct llmos_file *lf, void __user *uarg, u32 usize)
 {
 	struct llmos_model_open arg;
+	struct llmos_handle *h;
 	struct llmos_model *m;
-	u32 handle;
+	u32 id;
 	int ret;
 
 	ret = llmos_copy_arg(&arg, sizeof(arg), uarg, usize, sizeof(arg));
@@ -377,21 +424,35 @@ int llmos_model_open(struct llmos_file *lf, void __user *uarg, u32 usize)
 	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
 	    !llmos_name_valid(arg.name))
 		return -EINVAL;
-	m = llmos_model_lookup_for_open(arg.name);
-	if (IS_ERR(m))
-		return PTR_ERR(m);
-	arg.size = m->size;
-	ret = llmos_handle_add(lf, m, false, &handle);
-	llmos_model_put(m);
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h)
+		return -ENOMEM;
+	ret = llmos_handle_reserve(lf, &id);
 	if (ret)
-		return ret;
-	arg.handle = handle;
-	arg.mmap_offset = LLMOS_MMAP_OFFSET(handle);
-	if (copy_to_user(uarg, &arg, sizeof(arg))) {
-		llmos_handle_close(lf, handle);
-		return -EFAULT;
+		goto out_free_handle;
+	m = llmos_model_lookup_for_open(arg.name);
+	if (IS_ERR(m)) {
+		ret = PTR_ERR(m);
+		goto out_unreserve;
 	}
-	return 0;
+	arg.size = m->size;
+	arg.handle = id;
+	arg.mmap_offset = LLMOS_MMAP_OFFSET(id);
+	if (copy_to_user(uarg, &arg, sizeof(arg))) {
+		ret = -EFAULT;
+		goto out_unuse;
+	}
+	h->model = m;
+	ret = llmos_handle_install(lf, id, h);
+	if (!ret)
+		return 0;
+out_unuse:
+	llmos_model_unuse(m);
+out_unreserve:
+	llmos_handle_unreserve(lf, id);
+out_free_handle:
+	kfree(h);
+	return ret;
 }
 
 int llmos_model_close(struct llmos_file *lf, void __user *uarg, u32 usize)
@@ -428,7 +489,7 @@ static struct llmos_model_entry *llmos_models_snapshot(u32 cap, u32 *count, u32 
 	u32 n = 0;
 
 	if (cap) {
-		buf = kvcalloc(min_t(u32, cap, 4096), sizeof(*buf), GFP_KERNEL);
+		buf = kvcalloc(min_t(u32, cap, 4096), sizeof(*buf), GFP_KERNEL_ACCOUNT);
 		if (!buf)
 			return ERR_PTR(-ENOMEM);
 		cap = min_t(u32, cap, 4096);

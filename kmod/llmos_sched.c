@@ -44,6 +44,11 @@ static unsigned int starve_ms = 250;
 module_param(starve_ms, uint, 0644);
 MODULE_PARM_DESC(starve_ms, "a request waiting longer than this goes before any class (default 250)");
 
+static unsigned int max_procs_per_uid = 256;
+module_param(max_procs_per_uid, uint, 0644);
+MODULE_PARM_DESC(max_procs_per_uid,
+		 "process entries one user may hold in the scheduler (default 256; CAP_SYS_NICE: no limit)");
+
 #define CHARGE_FLOOR_NS 10000 /* so very short steps still count */
 #define AGED_SHARE 10          /* aging takes at most 1/AGED_SHARE of slot time */
 
@@ -62,9 +67,33 @@ static void count_wait(struct llmos_sched_counters *c, u64 wait_ns)
 	c->wait_hist[b]++;
 }
 
-/* Find the process's entry, or install *prealloc for it (then *prealloc = NULL). */
-struct llmos_sched_proc *llmos_sched_proc_get_locked(struct pid *pid,
-						     struct llmos_sched_proc **prealloc)
+static unsigned int procs_of_uid_locked(kuid_t uid)
+{
+	struct llmos_sched_proc *p;
+	unsigned int n = 0;
+
+	list_for_each_entry(p, &llmos_sched_procs, node)
+		n += uid_eq(p->uid, uid);
+	return n;
+}
+
+/**
+ * llmos_sched_proc_get_locked() - the process's entry, made if need be.
+ * @pid:      the process (thread group).
+ * @uid:      the user it runs as, whose entries a new one counts in.
+ * @uncapped: the caller has CAP_SYS_NICE: no per-user limit.
+ * @prealloc: a zeroed entry to install; set to NULL when used.
+ * @gone:     entries of dead processes pruned on the way, to free unlocked.
+ *
+ * Entries nobody needs are pruned before a new one is counted, so the dead
+ * never fill the table; one user holds at most max_procs_per_uid entries,
+ * so no user can fill it for the others.
+ *
+ * Return: the entry, or ERR_PTR(-ENOMEM) (no @prealloc) or ERR_PTR(-ENOSPC).
+ */
+struct llmos_sched_proc *llmos_sched_proc_get_locked(struct pid *pid, kuid_t uid, bool uncapped,
+						     struct llmos_sched_proc **prealloc,
+						     struct list_head *gone)
 {
 	struct llmos_sched_proc *p;
 	int c;
@@ -73,11 +102,16 @@ struct llmos_sched_proc *llmos_sched_proc_get_locked(struct pid *pid,
 	list_for_each_entry(p, &llmos_sched_procs, node)
 		if (p->pid == pid)
 			return p;
-	if (!*prealloc || llmos_sched_nprocs >= LLMOS_SCHED_MAX_PROCS)
-		return NULL;
+	if (!*prealloc)
+		return ERR_PTR(-ENOMEM);
+	llmos_sched_prune_locked(gone);
+	if (llmos_sched_nprocs >= LLMOS_SCHED_MAX_PROCS ||
+	    (!uncapped && procs_of_uid_locked(uid) >= READ_ONCE(max_procs_per_uid)))
+		return ERR_PTR(-ENOSPC);
 	p = *prealloc;
 	*prealloc = NULL;
 	p->pid = get_pid(pid);
+	p->uid = uid;
 	p->ceiling = LLMOS_CLASS_NORMAL;
 	p->weight = LLMOS_WEIGHT_DEFAULT;
 	for (c = 0; c < LLMOS_NR_CLASSES; c++) {

@@ -13,6 +13,7 @@
 #include <linux/list.h>
 #include <linux/pid.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <uapi/linux/llmos.h>
 
 struct io_uring_cmd;
@@ -31,6 +32,7 @@ struct llmos_sched_counters {
 struct llmos_sched_proc {
 	struct list_head node;      /* in llmos_sched_procs */
 	struct pid *pid;            /* its thread group; referenced */
+	kuid_t uid;                 /* its user when the entry was made (per-user limit) */
 	u32 ceiling;                /* highest class (lowest number) its jobs may use */
 	u32 weight;                 /* default weight of its jobs */
 	bool pinned;                /* set by SCHED_SET_PRIO: kept while the process lives */

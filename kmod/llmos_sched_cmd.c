@@ -3,6 +3,13 @@
  * llmos_sched_cmd.c - the scheduler's commands: jobs, steps (as uring_cmd,
  * completed when granted, or as a blocking ioctl), cancellation, process
  * priorities and statistics; and the release of a file's jobs.
+ *
+ * A file's job table (lf->jobs) has its own xa_lock, taken in process
+ * context only and never under llmos_sched_lock, which the lease timer takes
+ * in softirq context.  Lookups under llmos_sched_lock use xa_load (RCU, no
+ * lock).  A job is taken out of the table before job_destroy() takes the
+ * scheduler lock, so once that section ends no lookup can find it; a step
+ * that found it just before is undone by job_destroy() whatever its state.
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
@@ -53,15 +60,17 @@ static void job_destroy(struct llmos_job *job)
 /* Register a job with its process's entry; -EPERM above the ceiling. */
 static int job_attach(struct llmos_job *job)
 {
-	struct llmos_sched_proc *prealloc = kzalloc(sizeof(*prealloc), GFP_KERNEL), *p;
+	struct llmos_sched_proc *prealloc = kzalloc(sizeof(*prealloc), GFP_KERNEL_ACCOUNT), *p;
 	struct pid *pid = get_task_pid(current, PIDTYPE_TGID);
+	bool uncapped = has_capability_noaudit(current, CAP_SYS_NICE);
+	kuid_t uid = current_uid();
 	LIST_HEAD(gone);
 	int ret = 0;
 
 	spin_lock_bh(&llmos_sched_lock);
-	p = llmos_sched_proc_get_locked(pid, &prealloc);
-	if (!p) {
-		ret = prealloc ? -ENOSPC : -ENOMEM;
+	p = llmos_sched_proc_get_locked(pid, uid, uncapped, &prealloc, &gone);
+	if (IS_ERR(p)) {
+		ret = PTR_ERR(p);
 	} else if (job->class < p->ceiling) {
 		ret = -EPERM;
 		llmos_sched_prune_locked(&gone);
@@ -77,10 +86,22 @@ static int job_attach(struct llmos_job *job)
 	return ret;
 }
 
+/* A weight above the default is a larger share of the machine: CAP_SYS_NICE, like nice < 0. */
+static bool weight_allowed(u32 weight)
+{
+	return weight <= LLMOS_WEIGHT_DEFAULT || capable(CAP_SYS_NICE);
+}
+
+/*
+ * JOB_CREATE: the job is published in the file's table only after its id
+ * reached the caller (reserve, copy out, store), so a failed copy never
+ * touches a table entry another thread could already be using.
+ */
 int llmos_sched_job_create(struct llmos_file *lf, void __user *uarg, u32 usize)
 {
 	struct llmos_job_create arg;
 	struct llmos_job *job;
+	void *old;
 	u32 id;
 	int ret;
 
@@ -88,43 +109,53 @@ int llmos_sched_job_create(struct llmos_file *lf, void __user *uarg, u32 usize)
 	if (ret)
 		return ret;
 	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
-	    arg.class >= LLMOS_NR_CLASSES || arg.weight > LLMOS_WEIGHT_MAX)
+	    arg.sched_class >= LLMOS_NR_CLASSES || arg.weight > LLMOS_WEIGHT_MAX)
 		return -EINVAL;
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!weight_allowed(arg.weight))
+		return -EPERM;
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
 	if (!job)
 		return -ENOMEM;
 	llmos_sched_job_init(job);
-	job->class = arg.class;
-	job->queued_class = arg.class;
+	job->class = arg.sched_class;
+	job->queued_class = arg.sched_class;
 	job->weight = arg.weight;
 	ret = job_attach(job);
 	if (ret) {
 		kfree(job);
 		return ret;
 	}
-	ret = xa_alloc(&lf->jobs, &id, job, XA_LIMIT(1, LLMOS_SCHED_MAX_JOBS), GFP_KERNEL);
+	ret = xa_alloc(&lf->jobs, &id, NULL, XA_LIMIT(1, LLMOS_SCHED_MAX_JOBS), GFP_KERNEL_ACCOUNT);
 	if (ret) {
-		job_destroy(job);
-		return ret == -EBUSY ? -ENOSPC : ret;
+		ret = ret == -EBUSY ? -ENOSPC : ret;
+		goto out_destroy;
 	}
 	arg.job = id;
 	if (copy_to_user(uarg, &arg, sizeof(arg))) {
-		spin_lock_bh(&llmos_sched_lock);
-		xa_erase(&lf->jobs, id);
-		spin_unlock_bh(&llmos_sched_lock);
-		job_destroy(job);
-		return -EFAULT;
+		ret = -EFAULT;
+		goto out_release_id;
 	}
-	return 0;
+	old = xa_store(&lf->jobs, id, job, GFP_KERNEL_ACCOUNT); /* the slot exists */
+	if (!xa_is_err(old))
+		return 0;
+	ret = xa_err(old);
+out_release_id:
+	xa_release(&lf->jobs, id);
+out_destroy:
+	job_destroy(job);
+	return ret;
 }
 
+/* Take a job out of its file's table; a reserved id (JOB_CREATE under way) is left alone. */
 static struct llmos_job *job_take(struct llmos_file *lf, u32 id)
 {
 	struct llmos_job *job;
 
-	spin_lock_bh(&llmos_sched_lock);
-	job = xa_erase(&lf->jobs, id);
-	spin_unlock_bh(&llmos_sched_lock);
+	xa_lock(&lf->jobs);
+	job = xa_load(&lf->jobs, id);
+	if (job)
+		__xa_erase(&lf->jobs, id);
+	xa_unlock(&lf->jobs);
 	return job;
 }
 
@@ -154,6 +185,7 @@ void llmos_sched_file_release(struct llmos_file *lf)
 	xa_for_each(&lf->jobs, id, job) {
 		job_take(lf, id);
 		job_destroy(job);
+		cond_resched();
 	}
 	xa_destroy(&lf->jobs);
 }
@@ -333,11 +365,12 @@ int llmos_sched_step_ioctl(struct llmos_file *lf, void __user *uarg, u32 usize)
 		return w.result;
 	spin_lock_bh(&llmos_sched_lock);
 	if (w.queued) {
+		/* Not granted: the call can be restarted (SA_RESTART) and queue anew. */
 		llmos_sched_dequeue_locked(w.job);
 		count_cancel_locked(w.job);
 		w.job->waiter = NULL;
 		w.queued = false;
-		ret = -EINTR;
+		ret = -ERESTARTSYS;
 	} else {
 		ret = w.result; /* granted (or cancelled) just before the signal */
 	}
@@ -359,15 +392,22 @@ static bool same_owner(struct task_struct *t)
 	return ok;
 }
 
-static int prio_allowed(struct pid *pid, u32 class)
+/*
+ * May the caller set this ceiling and weight on pid's process?  A class
+ * above NORMAL, a weight above the default or another user's process needs
+ * CAP_SYS_NICE.  *uid gets the process's uid, whose entries it counts in.
+ */
+static int prio_allowed(struct pid *pid, const struct llmos_sched_prio *arg, kuid_t *uid)
 {
 	struct task_struct *task = pid ? get_pid_task(pid, PIDTYPE_TGID) : NULL;
 	int ret = 0;
 
 	if (!task)
 		return -ESRCH;
-	if ((class < LLMOS_CLASS_NORMAL || !same_owner(task)) && !capable(CAP_SYS_NICE))
+	if ((arg->sched_class < LLMOS_CLASS_NORMAL || arg->weight > LLMOS_WEIGHT_DEFAULT ||
+	     !same_owner(task)) && !capable(CAP_SYS_NICE))
 		ret = -EPERM;
+	*uid = task_uid(task);
 	put_task_struct(task);
 	return ret;
 }
@@ -376,32 +416,37 @@ int llmos_sched_set_prio(struct llmos_file *lf, void __user *uarg, u32 usize)
 {
 	struct llmos_sched_proc *prealloc, *p;
 	struct llmos_sched_prio arg;
+	LIST_HEAD(gone);
 	struct pid *pid;
+	bool uncapped;
+	kuid_t uid;
 	int ret;
 
 	ret = llmos_copy_arg(&arg, sizeof(arg), uarg, usize, sizeof(arg));
 	if (ret)
 		return ret;
 	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) || arg.pid < 0 ||
-	    arg.class >= LLMOS_NR_CLASSES || !arg.weight || arg.weight > LLMOS_WEIGHT_MAX)
+	    arg.sched_class >= LLMOS_NR_CLASSES || !arg.weight || arg.weight > LLMOS_WEIGHT_MAX)
 		return -EINVAL;
 	pid = arg.pid ? find_get_pid(arg.pid) : get_task_pid(current, PIDTYPE_TGID);
-	ret = prio_allowed(pid, arg.class);
+	ret = prio_allowed(pid, &arg, &uid);
 	if (ret) {
 		put_pid(pid);
 		return ret;
 	}
-	prealloc = kzalloc(sizeof(*prealloc), GFP_KERNEL);
+	uncapped = has_capability_noaudit(current, CAP_SYS_NICE);
+	prealloc = kzalloc(sizeof(*prealloc), GFP_KERNEL_ACCOUNT);
 	spin_lock_bh(&llmos_sched_lock);
-	p = llmos_sched_proc_get_locked(pid, &prealloc);
-	if (p) {
-		p->ceiling = arg.class;
+	p = llmos_sched_proc_get_locked(pid, uid, uncapped, &prealloc, &gone);
+	if (!IS_ERR(p)) {
+		p->ceiling = arg.sched_class;
 		p->weight = arg.weight;
 		p->pinned = true;
 	} else {
-		ret = prealloc ? -ENOSPC : -ENOMEM;
+		ret = PTR_ERR(p);
 	}
 	spin_unlock_bh(&llmos_sched_lock);
+	llmos_sched_free_procs(&gone);
 	kfree(prealloc);
 	put_pid(pid);
 	return ret;
@@ -433,14 +478,14 @@ static void snapshot_stats(struct llmos_sched_stats *arg, struct llmos_sched_sta
 	for (c = 0; c < LLMOS_NR_CLASSES; c++) {
 		memset(&arg->classes[c], 0, sizeof(arg->classes[c]));
 		arg->classes[c].pid = -1;
-		arg->classes[c].class = c;
+		arg->classes[c].sched_class = c;
 		fill_stat(&arg->classes[c], &llmos_class_stats[c]);
 	}
 	list_for_each_entry(p, &llmos_sched_procs, node) {
 		if (n < cap) {
 			memset(&procs[n], 0, sizeof(procs[n]));
 			procs[n].pid = pid_vnr(p->pid);
-			procs[n].class = p->ceiling;
+			procs[n].sched_class = p->ceiling;
 			procs[n].weight = p->weight;
 			fill_stat(&procs[n], &p->stats);
 		}
@@ -460,14 +505,14 @@ int llmos_sched_stats(struct llmos_file *lf, void __user *uarg, u32 usize)
 	u32 cap;
 	int ret;
 
-	arg = kzalloc(sizeof(*arg), GFP_KERNEL);
+	arg = kzalloc(sizeof(*arg), GFP_KERNEL_ACCOUNT);
 	if (!arg)
 		return -ENOMEM;
 	ret = llmos_copy_arg(arg, sizeof(*arg), uarg, usize, sizeof(*arg));
 	if (!ret && (arg->flags || memchr_inv(arg->reserved, 0, sizeof(arg->reserved))))
 		ret = -EINVAL;
 	cap = min_t(u32, arg->capacity, LLMOS_SCHED_MAX_PROCS);
-	if (!ret && cap && !(procs = kvcalloc(cap, sizeof(*procs), GFP_KERNEL)))
+	if (!ret && cap && !(procs = kvcalloc(cap, sizeof(*procs), GFP_KERNEL_ACCOUNT)))
 		ret = -ENOMEM;
 	if (!ret) {
 		snapshot_stats(arg, procs, cap);

@@ -12,7 +12,7 @@
 #include "llmos_sched.h"
 
 #define LLMOS_SCHED_MAX_PROCS 4096
-#define LLMOS_SCHED_MAX_JOBS 0xffff /* per file */
+#define LLMOS_SCHED_MAX_JOBS 256 /* per file: a session needs one */
 
 extern spinlock_t llmos_sched_lock;
 extern struct list_head llmos_sched_procs;
@@ -21,8 +21,9 @@ extern unsigned int llmos_sched_busy;
 extern unsigned int llmos_sched_nprocs;
 
 unsigned int llmos_sched_slots(void);
-struct llmos_sched_proc *llmos_sched_proc_get_locked(struct pid *pid,
-						     struct llmos_sched_proc **prealloc);
+struct llmos_sched_proc *llmos_sched_proc_get_locked(struct pid *pid, kuid_t uid, bool uncapped,
+						     struct llmos_sched_proc **prealloc,
+						     struct list_head *gone);
 void llmos_sched_prune_locked(struct list_head *gone);
 void llmos_sched_free_procs(struct list_head *gone);
 void llmos_sched_enqueue_locked(struct llmos_job *job, u64 now);

@@ -96,7 +96,7 @@ static int require_sched(struct llmos *h)
 static void copy_counters(struct llmos_sched_counters *out, const struct llmos_sched_stat *in)
 {
 	out->pid = in->pid;
-	out->sched_class = (int)in->class;
+	out->sched_class = (int)in->sched_class;
 	out->weight = in->weight;
 	out->queued = in->queued;
 	out->held = in->held;
@@ -157,7 +157,7 @@ int llmos_sched_set_prio(struct llmos *h, int pid, int sched_class, uint32_t wei
 				  LLMOS_SCHED_WEIGHT_MAX);
 	memset(&pr, 0, sizeof(pr));
 	pr.pid = pid;
-	pr.class = (uint32_t)sched_class;
+	pr.sched_class = (uint32_t)sched_class;
 	pr.weight = weight;
 	if (!ioctl(llmos_device_fd(h), LLMOS_CMD_SCHED_SET_PRIO, &pr))
 		return 0;
@@ -194,7 +194,8 @@ struct llmos_sched_client {
 	uint32_t job;
 	int job_ok;               /* job is a job of this handle */
 	int held;                 /* a grant of this job is held */
-	int no_release_only;      /* the module lacks STEP_RELEASE_ONLY */
+	int no_release_only;      /* the module lacks LLMOS_F_STEP_RELEASE_ONLY: the next
+				     step releases the grant instead */
 	int sched_class;
 	uint32_t weight;
 	struct llmos_job_step step; /* JOB_STEP argument, stable while in flight */
@@ -224,7 +225,7 @@ static int job_create(struct llmos_sched_client *c, int sched_class, uint32_t we
 	struct llmos_job_create jc;
 
 	memset(&jc, 0, sizeof(jc));
-	jc.class = (uint32_t)sched_class;
+	jc.sched_class = (uint32_t)sched_class;
 	jc.weight = weight;
 	if (ioctl(llmos_device_fd(c->dev), LLMOS_CMD_JOB_CREATE, &jc))
 		return -errno;
@@ -271,7 +272,7 @@ out:
 }
 
 /* Is there a scheduler to use?  0: no (and nothing to report), 1: yes. */
-static int sched_available(struct llmos **dev, int *can_watch)
+static int sched_available(struct llmos **dev, uint64_t *features)
 {
 	struct llmos_module_info info;
 	const char *off = getenv("LLMOS_NO_SCHED");
@@ -290,7 +291,7 @@ static int sched_available(struct llmos **dev, int *can_watch)
 		*dev = NULL;
 		return 0;
 	}
-	*can_watch = !!(info.features & LLMOS_F_SCHED_PREEMPT);
+	*features = info.features;
 	return 1;
 }
 
@@ -299,10 +300,11 @@ int llmos_sched_client_create(struct llmos_sched_client **out, int sched_class,
 {
 	struct llmos_sched_client *c;
 	struct llmos *dev;
-	int ret, can_watch = 0;
+	uint64_t features = 0;
+	int ret;
 
 	*out = NULL;
-	if (sched_class == LLMOS_CLASS_NONE || !sched_available(&dev, &can_watch))
+	if (sched_class == LLMOS_CLASS_NONE || !sched_available(&dev, &features))
 		return 0;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -310,7 +312,8 @@ int llmos_sched_client_create(struct llmos_sched_client **out, int sched_class,
 		return llmos_fail(-ENOMEM, "scheduler client: out of memory");
 	}
 	c->dev = dev;
-	c->can_watch = can_watch;
+	c->can_watch = !!(features & LLMOS_F_SCHED_PREEMPT);
+	c->no_release_only = !(features & LLMOS_F_STEP_RELEASE_ONLY);
 	ret = io_uring_queue_init(RING_ENTRIES, &c->ring, 0);
 	if (ret < 0) {
 		/* io_uring disabled (sysctl kernel.io_uring_disabled): unscheduled */
@@ -505,12 +508,6 @@ int llmos_sched_release(struct llmos_sched_client *c)
 		return 0;
 	t0 = now_ns();
 	res = step_round_trip(c, LLMOS_STEP_RELEASE_ONLY);
-	if (res == -EINVAL) {
-		/* An older module: keep the grant; the next step releases it. */
-		c->no_release_only = 1;
-		llmos_clear_error();
-		return 0;
-	}
 	c->held = 0;
 	wait_watch_done(c);
 	if (res == -ETIME) {

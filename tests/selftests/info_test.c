@@ -114,12 +114,12 @@ TEST_F(dev, unknown_command_ioctl)
 
 	memset(&info, 0, sizeof(info));
 	ASSERT_EQ(-1, ioctl(self->fd, _IOWR(LLMOS_IOC_MAGIC, 0x7f, struct llmos_info), &info));
-	ASSERT_EQ(EOPNOTSUPP, errno);
+	ASSERT_EQ(ENOTTY, errno);
 	/* Right number, wrong type byte or direction. */
 	ASSERT_EQ(-1, ioctl(self->fd, _IOWR('x', 0x00, struct llmos_info), &info));
-	ASSERT_EQ(EOPNOTSUPP, errno);
+	ASSERT_EQ(ENOTTY, errno);
 	ASSERT_EQ(-1, ioctl(self->fd, _IOR(LLMOS_IOC_MAGIC, 0x00, struct llmos_info), &info));
-	ASSERT_EQ(EOPNOTSUPP, errno);
+	ASSERT_EQ(ENOTTY, errno);
 }
 
 TEST_F(dev, unknown_command_uring)

@@ -97,96 +97,6 @@ static void sleep_ms(long ms)
 
 /* ---- parameters ---- */
 
-/* ---- commands: 0 or -errno ---- */
-
-static int job_create(int fd, __u32 class, __u32 weight, __u32 *job)
-{
-	struct llmos_job_create c;
-	int ret;
-
-	memset(&c, 0, sizeof(c));
-	c.class = class;
-	c.weight = weight;
-	ret = do_ioctl(fd, LLMOS_CMD_JOB_CREATE, &c);
-	if (!ret && job)
-		*job = c.job;
-	return ret;
-}
-
-static int job_end(int fd, __u32 job)
-{
-	struct llmos_job_end e;
-
-	memset(&e, 0, sizeof(e));
-	e.job = job;
-	return do_ioctl(fd, LLMOS_CMD_JOB_END, &e);
-}
-
-/* JOB_STEP as an ioctl: blocks until granted. */
-static int step_ioctl(int fd, __u32 job, __u32 flags)
-{
-	struct llmos_job_step s;
-
-	memset(&s, 0, sizeof(s));
-	s.job = job;
-	s.flags = flags;
-	return do_ioctl(fd, LLMOS_CMD_JOB_STEP, &s);
-}
-
-static int set_prio(int fd, pid_t pid, __u32 class, __u32 weight)
-{
-	struct llmos_sched_prio p;
-
-	memset(&p, 0, sizeof(p));
-	p.pid = pid;
-	p.class = class;
-	p.weight = weight;
-	return do_ioctl(fd, LLMOS_CMD_SCHED_SET_PRIO, &p);
-}
-
-static int get_stats(int fd, struct llmos_sched_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	return do_ioctl(fd, LLMOS_CMD_SCHED_STATS, st);
-}
-
-/* 1 and *out filled if @pid has a process entry, 0 if not, -errno on failure. */
-static int get_proc(int fd, pid_t pid, struct llmos_sched_stat *out)
-{
-	struct llmos_sched_stats st;
-	struct llmos_sched_stat *p = NULL;
-	__u32 cap = 0, i;
-	int ret;
-
-	for (;;) {
-		memset(&st, 0, sizeof(st));
-		st.procs = (__u64)(uintptr_t)p;
-		st.capacity = cap;
-		ret = do_ioctl(fd, LLMOS_CMD_SCHED_STATS, &st);
-		if (ret) {
-			free(p);
-			return ret;
-		}
-		if (st.count <= cap)
-			break;
-		cap = st.count + 8;
-		free(p);
-		p = calloc(cap, sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-	}
-	ret = 0;
-	for (i = 0; i < st.count; i++) {
-		if (p[i].pid == pid) {
-			*out = p[i];
-			ret = 1;
-			break;
-		}
-	}
-	free(p);
-	return ret;
-}
-
 /* ---- io_uring ---- */
 
 static void prep_cmd(struct io_uring_sqe *sqe, int fd, __u32 op, void *arg, __u32 len, __u64 ud)
@@ -1392,12 +1302,12 @@ TEST_F(sched, bad_arguments_are_einval)
 	ASSERT_EQ(0, job_create(a.fd, LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_MAX, NULL));
 	ASSERT_EQ(0, job_create(a.fd, LLMOS_CLASS_NORMAL, 1, NULL));
 	memset(&jc, 0, sizeof(jc));
-	jc.class = LLMOS_CLASS_NORMAL;
+	jc.sched_class = LLMOS_CLASS_NORMAL;
 	jc.flags = 1;
 	ASSERT_EQ(-EINVAL, do_ioctl(a.fd, LLMOS_CMD_JOB_CREATE, &jc));
 	for (i = 0; i < 3; i++) {
 		memset(&jc, 0, sizeof(jc));
-		jc.class = LLMOS_CLASS_NORMAL;
+		jc.sched_class = LLMOS_CLASS_NORMAL;
 		jc.reserved[i] = 1;
 		ASSERT_EQ(-EINVAL, do_ioctl(a.fd, LLMOS_CMD_JOB_CREATE, &jc));
 	}
@@ -1450,13 +1360,13 @@ TEST_F(sched, bad_arguments_are_einval)
 	ASSERT_EQ(-EINVAL, set_prio(a.fd, 0, LLMOS_CLASS_NORMAL, 0));
 	ASSERT_EQ(-EINVAL, set_prio(a.fd, 0, LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_MAX + 1));
 	memset(&sp, 0, sizeof(sp));
-	sp.class = LLMOS_CLASS_NORMAL;
+	sp.sched_class = LLMOS_CLASS_NORMAL;
 	sp.weight = 100;
 	sp.flags = 1;
 	ASSERT_EQ(-EINVAL, do_ioctl(a.fd, LLMOS_CMD_SCHED_SET_PRIO, &sp));
 	for (i = 0; i < 2; i++) {
 		memset(&sp, 0, sizeof(sp));
-		sp.class = LLMOS_CLASS_NORMAL;
+		sp.sched_class = LLMOS_CLASS_NORMAL;
 		sp.weight = 100;
 		sp.reserved[i] = 1;
 		ASSERT_EQ(-EINVAL, do_ioctl(a.fd, LLMOS_CMD_SCHED_SET_PRIO, &sp));
@@ -1582,7 +1492,7 @@ TEST_F(sched, unprivileged_cannot_raise_class)
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, reap(self, pid)) TH_LOG("the child's failing step (see stderr)");
 	ASSERT_EQ(1, get_proc(self->fd, getpid(), &me));
-	ASSERT_EQ((__u32)LLMOS_CLASS_NORMAL, me.class);
+	ASSERT_EQ((__u32)LLMOS_CLASS_NORMAL, me.sched_class);
 	ASSERT_EQ(70U, me.weight);
 	client_close(&own);
 }
@@ -1616,7 +1526,7 @@ TEST_F(sched, cap_sys_nice_allows_raising_class)
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, reap(self, pid)) TH_LOG("the child's failing step (see stderr)");
 	ASSERT_EQ(1, get_proc(self->fd, getpid(), &me));
-	ASSERT_EQ((__u32)LLMOS_CLASS_INTERACTIVE, me.class);
+	ASSERT_EQ((__u32)LLMOS_CLASS_INTERACTIVE, me.sched_class);
 	ASSERT_EQ(80U, me.weight);
 	ASSERT_EQ(0, job_create(own.fd, LLMOS_CLASS_INTERACTIVE, 0, NULL));
 	client_close(&own);
@@ -1762,7 +1672,7 @@ TEST_F(sched, stats_reflect_reality)
 	ASSERT_EQ(0U, base.slots_busy);
 	ASSERT_EQ(1U, base.slots);
 	ASSERT_EQ(1, get_proc(self->fd, getpid(), &me));
-	ASSERT_EQ((__u32)LLMOS_CLASS_REALTIME, me.class);
+	ASSERT_EQ((__u32)LLMOS_CLASS_REALTIME, me.sched_class);
 	ASSERT_EQ(300U, me.weight);
 	ASSERT_EQ(0U, me.jobs);
 
@@ -1877,7 +1787,7 @@ TEST_F(sched, root_sets_other_process_prio)
 	ASSERT_EQ('r', read_byte_ms(ready[0], EVENT_MS));
 	ASSERT_EQ(0, set_prio(self->fd, pid, LLMOS_CLASS_BACKGROUND, 42));
 	ASSERT_EQ(1, get_proc(self->fd, pid, &st));
-	ASSERT_EQ((__u32)LLMOS_CLASS_BACKGROUND, st.class);
+	ASSERT_EQ((__u32)LLMOS_CLASS_BACKGROUND, st.sched_class);
 	ASSERT_EQ(42U, st.weight);
 	ASSERT_EQ(1U, st.jobs);
 	close(go[1]);

@@ -43,9 +43,9 @@ static int fake_job_create(struct llmos_job_create *jc)
 	fake.creates++;
 	if (fake.job_errno)
 		return -fake.job_errno;
-	if ((int)jc->class < fake.ceiling)
+	if ((int)jc->sched_class < fake.ceiling)
 		return -EPERM;
-	fake.last_class = (int)jc->class;
+	fake.last_class = (int)jc->sched_class;
 	jc->job = (uint32_t)fake.creates;
 	return 0;
 }
@@ -56,7 +56,7 @@ static int fake_set_prio(const struct llmos_sched_prio *p)
 	fake.last_prio = *p;
 	if (fake.prio_errno)
 		return -fake.prio_errno;
-	fake.ceiling = (int)p->class;
+	fake.ceiling = (int)p->sched_class;
 	return 0;
 }
 
@@ -72,14 +72,14 @@ static int fake_stats(struct llmos_sched_stats *st)
 	st->classes[LLMOS_CLASS_INTERACTIVE].wait_hist[4] = 7;
 	if (st->capacity >= 1) {
 		p[0].pid = 4242;
-		p[0].class = LLMOS_CLASS_BACKGROUND;
+		p[0].sched_class = LLMOS_CLASS_BACKGROUND;
 		p[0].weight = 50;
 		p[0].grants = 3;
 		p[0].wait_hist[10] = 3;
 	}
 	if (st->capacity >= 2) {
 		p[1].pid = getpid();
-		p[1].class = LLMOS_CLASS_NORMAL;
+		p[1].sched_class = LLMOS_CLASS_NORMAL;
 		p[1].weight = 300;
 	}
 	return 0;
@@ -364,7 +364,7 @@ static void session_jobs_follow_the_class(void **state)
 	assert_int_equal(0, llmos_session_set_sched(s, LLMOS_CLASS_INTERACTIVE, 0));
 	assert_int_equal(1, fake.prios);
 	assert_int_equal(0, fake.last_prio.pid);
-	assert_int_equal(LLMOS_CLASS_INTERACTIVE, fake.last_prio.class);
+	assert_int_equal(LLMOS_CLASS_INTERACTIVE, fake.last_prio.sched_class);
 	assert_int_equal(300, fake.last_prio.weight); /* the process's weight is kept */
 	assert_int_equal(LLMOS_CLASS_INTERACTIVE, fake.last_class);
 	/* an unprivileged process cannot raise it: the error says what to do */

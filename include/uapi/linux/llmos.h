@@ -4,11 +4,13 @@
  *
  * Every command is ioctl-encoded; the same number is used as an ioctl
  * request and as the cmd_op of an IORING_OP_URING_CMD submission on the
- * /dev/llmos file.  Unknown commands fail with -EOPNOTSUPP.
+ * /dev/llmos file.  Unknown commands fail with -ENOTTY as ioctls and with
+ * -EOPNOTSUPP as uring_cmds.
  *
  * Argument structs are versioned by their size: the ioctl path takes the
  * size encoded in the request number, the uring_cmd path takes the size in
- * struct llmos_uring_cmd.len.  The module accepts older (shorter) and newer
+ * struct llmos_uring_cmd.len.  A size above 4096 bytes fails with -E2BIG
+ * (as clone3 and openat2 do).  The module accepts older (shorter) and newer
  * (longer) structs as long as every byte it does not know is zero, and it
  * writes back at most the caller's size.  Fields named "reserved" and all
  * flags not defined here must be zero, or the command fails with -EINVAL.
@@ -36,9 +38,11 @@
 #define LLMOS_F_SCHED (1ULL << 3)
 /* JOB_WATCH: a running step learns that a more urgent request waits. */
 #define LLMOS_F_SCHED_PREEMPT (1ULL << 4)
+/* JOB_STEP accepts LLMOS_STEP_RELEASE_ONLY (give the slot back without queueing). */
+#define LLMOS_F_STEP_RELEASE_ONLY (1ULL << 5)
 /* Every feature this header defines. */
 #define LLMOS_F_ALL (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED | \
-		     LLMOS_F_SCHED_PREEMPT)
+		     LLMOS_F_SCHED_PREEMPT | LLMOS_F_STEP_RELEASE_ONLY)
 
 /* ioctl type byte; 0xB9 is unassigned in ioctl-number.rst. */
 #define LLMOS_IOC_MAGIC 0xB9
@@ -235,14 +239,15 @@ struct llmos_model_unload {
 
 /*
  * struct llmos_job_create - LLMOS_CMD_JOB_CREATE argument.
- * @class:    in: LLMOS_CLASS_*; at or below the process's ceiling (-EPERM).
- * @weight:   in: 1..LLMOS_WEIGHT_MAX, or 0 for the process's weight.
+ * @sched_class: in: LLMOS_CLASS_*; at or below the process's ceiling (-EPERM).
+ * @weight:   in: 1..LLMOS_WEIGHT_MAX, or 0 for the process's weight; above
+ *            LLMOS_WEIGHT_DEFAULT needs CAP_SYS_NICE (-EPERM).
  * @flags:    in: must be zero.
  * @job:      out: the job's id in this file.
  * @reserved: must be zero.
  */
 struct llmos_job_create {
-	__u32 class;
+	__u32 sched_class;
 	__u32 weight;
 	__u32 flags;
 	__u32 job;
@@ -292,14 +297,15 @@ struct llmos_job_end {
 /*
  * struct llmos_sched_prio - LLMOS_CMD_SCHED_SET_PRIO argument.
  * @pid:      in: a process (thread group) id; 0 for the caller.
- * @class:    in: the highest class its jobs may use.
- * @weight:   in: 1..LLMOS_WEIGHT_MAX, its share inside a class.
+ * @sched_class: in: the highest class its jobs may use.
+ * @weight:   in: 1..LLMOS_WEIGHT_MAX, its share inside a class; above
+ *            LLMOS_WEIGHT_DEFAULT needs CAP_SYS_NICE (-EPERM).
  * @flags:    in: must be zero.
  * @reserved: must be zero.
  */
 struct llmos_sched_prio {
 	__s32 pid;
-	__u32 class;
+	__u32 sched_class;
 	__u32 weight;
 	__u32 flags;
 	__u64 reserved[2];
@@ -311,7 +317,7 @@ struct llmos_sched_prio {
 /* struct llmos_sched_stat - counters of one class, or of one process. */
 struct llmos_sched_stat {
 	__s32 pid;        /* process entries: its id; class entries: -1 */
-	__u32 class;      /* process entries: its ceiling */
+	__u32 sched_class; /* process entries: its ceiling */
 	__u32 weight;     /* process entries: its weight */
 	__u32 queued;     /* requests waiting now */
 	__u32 held;       /* grants held now */

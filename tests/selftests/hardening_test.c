@@ -1,0 +1,762 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hardening_test.c - selftests for the kernel review's findings (issue 8):
+ * each test pins down one rule /dev/llmos must keep against a hostile local
+ * user, and failed (or, on the debug kernel, made lockdep report) before
+ * the fix it names.
+ *
+ *  1. A JOB_CREATE whose id cannot be copied back publishes nothing.
+ *  2. The lease timer (softirq) and the job table's lock never nest.
+ *  3. Jobs are charged to the caller's memory cgroup; a file holds at most
+ *     256 jobs.
+ *  4. Dead processes never fill the scheduler's process table, and one user
+ *     cannot fill it for the others (max_procs_per_uid).
+ *  5. A weight above the default needs CAP_SYS_NICE.
+ *  6. Argument structs larger than a page are refused (-E2BIG).
+ *  7. A MODEL_OPEN/CREATE whose handle cannot be copied back publishes nothing.
+ *  8. MODEL_UNLOAD never succeeds while a MODEL_OPEN holds the model.
+ *  9. Unknown ioctls get -ENOTTY; a blocking JOB_STEP restarts after a
+ *     SA_RESTART signal; STEP_RELEASE_ONLY has its feature bit.
+ *
+ * Children report by exit status (0: success; otherwise a step number).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/llmos.h>
+
+#include "kselftest_harness.h"
+#include "selftest_util.h"
+
+#define DEV_PATH "/dev/llmos"
+#define PARAM_DIR "/sys/module/llmos/parameters/"
+#define RACE_MS 1500 /* how long each race runs */
+#define USER_A 1000
+#define USER_B 1001
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A page holding a copy of @arg, then made read-only: copy_to_user into it fails. */
+static void *readonly_copy(const void *arg, size_t size)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, arg, size);
+	if (mprotect(p, 4096, PROT_READ)) {
+		munmap(p, 4096);
+		return NULL;
+	}
+	return p;
+}
+
+/* The caller's process entry: its jobs now, or -1 if it has none. */
+static int my_jobs(int fd)
+{
+	struct llmos_sched_stat me = { 0 };
+
+	return get_proc(fd, getpid(), &me) == 1 ? (int)me.jobs : -1;
+}
+
+/* ---- 1. JOB_CREATE's -EFAULT path ---- */
+
+struct end_loop {
+	int fd;
+	atomic_int stop;
+	atomic_int ended; /* JOB_ENDs that found a job */
+};
+
+static void *end_ids_1_to_4(void *arg)
+{
+	struct end_loop *e = arg;
+	__u32 id;
+
+	while (!atomic_load(&e->stop))
+		for (id = 1; id <= 4; id++)
+			if (job_end(e->fd, id) == 0)
+				atomic_fetch_add(&e->ended, 1);
+	return NULL;
+}
+
+/*
+ * One thread creates jobs with the argument in a read-only page (the id
+ * cannot be written back), another ends ids 1..4.  Nothing was ever given
+ * to the caller, so no JOB_END may find a job, and no job may remain.
+ */
+TEST(job_create_efault_publishes_nothing)
+{
+	struct end_loop e = { 0 };
+	struct llmos_job_create c, *ro;
+	struct io_uring ring;
+	int creates = 0, wrong = 0, ret;
+	pthread_t t;
+	double end;
+	__u32 id;
+
+	e.fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, e.fd);
+	memset(&c, 0, sizeof(c));
+	c.sched_class = LLMOS_CLASS_NORMAL;
+	ro = readonly_copy(&c, sizeof(c));
+	ASSERT_NE(NULL, ro);
+	ASSERT_EQ(0, pthread_create(&t, NULL, end_ids_1_to_4, &e));
+	end = now_ms() + RACE_MS;
+	while (now_ms() < end) {
+		ret = do_ioctl(e.fd, LLMOS_CMD_JOB_CREATE, ro);
+		creates++;
+		wrong += ret != -EFAULT;
+	}
+	atomic_store(&e.stop, 1);
+	pthread_join(t, NULL);
+	TH_LOG("%d creates, %d JOB_ENDs found a job", creates, atomic_load(&e.ended));
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(0, atomic_load(&e.ended));
+	/* The same through io_uring. */
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	EXPECT_EQ(-EFAULT, uring_cmd(&ring, e.fd, LLMOS_CMD_JOB_CREATE, ro, sizeof(*ro), 0));
+	io_uring_queue_exit(&ring);
+	EXPECT_LE(my_jobs(e.fd), 0);
+	/* The file still works: a real job gets id 1 (nothing was left reserved). */
+	ASSERT_EQ(0, job_create(e.fd, LLMOS_CLASS_NORMAL, 0, &id));
+	EXPECT_EQ(1U, id);
+	EXPECT_EQ(0, job_end(e.fd, id));
+	munmap(ro, 4096);
+	close(e.fd);
+}
+
+/* ---- 2. the lease timer against the job table's lock ---- */
+
+struct churn {
+	int fd;
+	atomic_int stop;
+	atomic_int failures;
+};
+
+static void *create_end_loop(void *arg)
+{
+	struct churn *c = arg;
+	__u32 id;
+
+	while (!atomic_load(&c->stop)) {
+		if (job_create(c->fd, LLMOS_CLASS_BACKGROUND, 0, &id) || job_end(c->fd, id))
+			atomic_fetch_add(&c->failures, 1);
+	}
+	return NULL;
+}
+
+/*
+ * Grants revoked by the lease timer (softirq, under the scheduler lock)
+ * while another thread creates and ends jobs (the job table's xa_lock, with
+ * softirqs on).  Before the fix, ending a job took the table's lock inside
+ * the scheduler's: lockdep on the debug kernel reports the inversion.
+ */
+TEST(lease_revocation_beside_job_churn)
+{
+	long long old_lease = read_ll(PARAM_DIR "lease_ms");
+	struct llmos_sched_stat me = { 0 };
+	struct churn c = { 0 };
+	int fd, revoked = 0, other = 0, ret;
+	pthread_t t;
+	double end;
+	__u32 job;
+
+	ASSERT_LT(0, old_lease);
+	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	c.fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, c.fd);
+	ASSERT_EQ(0, write_ll(PARAM_DIR "lease_ms", 1));
+	ASSERT_EQ(0, job_create(fd, LLMOS_CLASS_NORMAL, 0, &job));
+	ASSERT_EQ(0, pthread_create(&t, NULL, create_end_loop, &c));
+	end = now_ms() + RACE_MS;
+	while (now_ms() < end) {
+		ret = step_ioctl(fd, job, 0); /* granted; the 1 ms lease runs out */
+		if (ret == 0)
+			usleep(3000);
+		else if (ret == -ETIME)
+			revoked++;
+		else if (ret != -EBUSY)
+			other++;
+	}
+	atomic_store(&c.stop, 1);
+	pthread_join(t, NULL);
+	write_ll(PARAM_DIR "lease_ms", old_lease);
+	ASSERT_EQ(1, get_proc(fd, getpid(), &me));
+	TH_LOG("%d steps saw -ETIME, %llu revocations", revoked, (unsigned long long)me.revocations);
+	EXPECT_EQ(0, other);
+	EXPECT_EQ(0, atomic_load(&c.failures));
+	EXPECT_LT(0, revoked);
+	EXPECT_EQ(0, job_end(fd, job));
+	close(c.fd);
+	close(fd);
+}
+
+/* ---- 3. memory an unprivileged user makes the module allocate ---- */
+
+TEST(jobs_per_file_are_bounded)
+{
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC), n = 0, ret;
+	__u32 id;
+
+	ASSERT_LE(0, fd);
+	while ((ret = job_create(fd, LLMOS_CLASS_BACKGROUND, 0, &id)) == 0 && n < 100000)
+		n++;
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_EQ(256, n);
+	close(fd); /* frees them all */
+	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, my_jobs(fd));
+	close(fd);
+}
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG_TEST CG_ROOT "/llmos-hardening"
+
+/* A cgroup v2 group with the memory controller, or -errno. */
+static int memcg_setup(void)
+{
+	char buf[256] = "";
+	ssize_t n;
+	int fd;
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
+		return -errno;
+	fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || !strstr(buf, "memory"))
+		return -EOPNOTSUPP;
+	fd = open(CG_ROOT "/cgroup.subtree_control", O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, "+memory", 7);
+	close(fd);
+	if (n != 7)
+		return -errno;
+	if (mkdir(CG_TEST, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * A child in its own memory cgroup opens 16 files with 256 jobs each: the
+ * group's usage grows by at least the jobs' size (about 200 bytes each),
+ * so a user's jobs count against its limit, not the machine's.
+ */
+TEST(jobs_are_charged_to_the_memcg)
+{
+	long long before, after;
+	pid_t pid;
+	int ret;
+
+	ret = memcg_setup();
+	if (ret)
+		SKIP(return, "no cgroup v2 memory controller (%s)", strerror(-ret));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fds[16], i, j;
+		__u32 id;
+
+		if (write_ll(CG_TEST "/cgroup.procs", getpid()))
+			_exit(1);
+		for (i = 0; i < 16; i++)
+			if ((fds[i] = open(DEV_PATH, O_RDWR | O_CLOEXEC)) < 0)
+				_exit(2);
+		before = read_ll(CG_TEST "/memory.current");
+		for (i = 0; i < 16; i++)
+			for (j = 0; j < 256; j++)
+				if (job_create(fds[i], LLMOS_CLASS_BACKGROUND, 0, &id))
+					_exit(3);
+		after = read_ll(CG_TEST "/memory.current");
+		fprintf(stderr, "# memory.current %lld -> %lld (+%lld bytes for 4096 jobs)\n",
+			before, after, after - before);
+		_exit(after - before >= 4096 * 160 ? 0 : 4);
+	}
+	EXPECT_EQ(0, wait_code(pid));
+	rmdir(CG_TEST);
+}
+
+/* ---- 4. the scheduler's table of processes ---- */
+
+/*
+ * 4200 short-lived processes each pin an entry (SET_PRIO on themselves) and
+ * exit.  The table holds 4096: the dead must be pruned when a new entry is
+ * made, or everyone's JOB_CREATE gets -ENOSPC.
+ */
+TEST(dead_processes_never_fill_the_table)
+{
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC), i, bad = 0;
+	__u32 id;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 4200; i++) {
+		pid = vfork();
+		if (pid == 0) {
+			struct llmos_sched_prio p = { .sched_class = LLMOS_CLASS_NORMAL,
+						      .weight = LLMOS_WEIGHT_DEFAULT };
+
+			_exit(ioctl(fd, LLMOS_CMD_SCHED_SET_PRIO, &p) ? 1 : 0);
+		}
+		ASSERT_LT(0, pid);
+		bad += wait_code(pid) != 0;
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, job_create(fd, LLMOS_CLASS_NORMAL, 0, &id));
+	close(fd);
+}
+
+/* A child that waits until the pipe's write end (wfd, closed in it) is closed. */
+static pid_t sleeper(int rfd, int wfd)
+{
+	pid_t pid = fork();
+	char c;
+
+	if (pid == 0) {
+		close(wfd);
+		if (read(rfd, &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	return pid;
+}
+
+/*
+ * With max_procs_per_uid at 4, a user pins four of its processes; the fifth
+ * entry, by SET_PRIO or by JOB_CREATE, gets -ENOSPC, while another user is
+ * unaffected.  Once the four die, the user can make entries again.
+ */
+TEST(one_user_cannot_fill_the_table)
+{
+	long long old = read_ll(PARAM_DIR "max_procs_per_uid");
+	int ready[2], go[2];
+	char c;
+	pid_t a, b;
+
+	ASSERT_LT(0, old);
+	ASSERT_EQ(0, write_ll(PARAM_DIR "max_procs_per_uid", 4));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	a = fork();
+	ASSERT_LE(0, a);
+	if (a == 0) {
+		int p[2], fd, i;
+		pid_t kids[5];
+		__u32 id;
+
+		close(ready[0]);
+		close(go[1]);
+		if (drop_privs(USER_A, USER_A) || pipe(p))
+			_exit(1);
+		fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			_exit(2);
+		for (i = 0; i < 5; i++)
+			if ((kids[i] = sleeper(p[0], p[1])) < 0)
+				_exit(3);
+		for (i = 0; i < 4; i++)
+			if (set_prio(fd, kids[i], LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_DEFAULT))
+				_exit(4);
+		if (set_prio(fd, kids[4], LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_DEFAULT) != -ENOSPC)
+			_exit(5);
+		if (job_create(fd, LLMOS_CLASS_NORMAL, 0, &id) != -ENOSPC)
+			_exit(6);
+		/* The parent checks another user meanwhile. */
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(7);
+		close(p[1]);
+		for (i = 0; i < 5; i++)
+			wait_code(kids[i]);
+		if (job_create(fd, LLMOS_CLASS_NORMAL, 0, &id))
+			_exit(8);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	if (read(ready[0], &c, 1) != 1) {
+		EXPECT_EQ(0, wait_code(a)); /* it failed: say where */
+		write_ll(PARAM_DIR "max_procs_per_uid", old);
+		return;
+	}
+	/* Another user's process is not held back. */
+	b = fork();
+	ASSERT_LE(0, b);
+	if (b == 0) {
+		__u32 id;
+		int fd;
+
+		if (drop_privs(USER_B, USER_B))
+			_exit(1);
+		fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+		_exit(fd >= 0 && job_create(fd, LLMOS_CLASS_NORMAL, 0, &id) == 0 ? 0 : 2);
+	}
+	EXPECT_EQ(0, wait_code(b));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	EXPECT_EQ(0, wait_code(a));
+	write_ll(PARAM_DIR "max_procs_per_uid", old);
+	close(ready[0]);
+	close(go[1]);
+}
+
+/* ---- 5. weights ---- */
+
+TEST(weight_above_default_needs_cap_sys_nice)
+{
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd;
+		__u32 id;
+
+		if (drop_privs(USER_A, USER_A))
+			_exit(1);
+		fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			_exit(2);
+		if (job_create(fd, LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_DEFAULT + 1, &id) != -EPERM)
+			_exit(3);
+		if (job_create(fd, LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_MAX, &id) != -EPERM)
+			_exit(4);
+		if (set_prio(fd, 0, LLMOS_CLASS_NORMAL, 2 * LLMOS_WEIGHT_DEFAULT) != -EPERM)
+			_exit(5);
+		if (job_create(fd, LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_DEFAULT, &id) ||
+		    job_create(fd, LLMOS_CLASS_NORMAL, 1, &id))
+			_exit(6);
+		if (set_prio(fd, 0, LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_DEFAULT / 2))
+			_exit(7);
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_code(pid));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd;
+		__u32 id;
+
+		if (become_with_cap(USER_A, USER_A, CAP_SYS_NICE))
+			_exit(1);
+		fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			_exit(2);
+		if (job_create(fd, LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_MAX, &id))
+			_exit(3);
+		if (set_prio(fd, 0, LLMOS_CLASS_NORMAL, LLMOS_WEIGHT_MAX))
+			_exit(4);
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_code(pid));
+}
+
+/* ---- 6. argument sizes ---- */
+
+TEST(argument_larger_than_a_page_is_refused)
+{
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	struct io_uring ring;
+	char *zeros;
+
+	ASSERT_LE(0, fd);
+	zeros = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, zeros);
+	/* GET_INFO with a page-sized, zero-extended struct is fine... */
+	EXPECT_EQ(0, do_ioctl(fd, _IOC(_IOC_READ | _IOC_WRITE, LLMOS_IOC_MAGIC, 0x00, 4096), zeros));
+	EXPECT_EQ(LLMOS_ABI_VERSION, ((struct llmos_info *)zeros)->abi_version);
+	memset(zeros, 0, 4096);
+	/* ...one byte more is not, all zeros or not. */
+	EXPECT_EQ(-E2BIG, do_ioctl(fd, _IOC(_IOC_READ | _IOC_WRITE, LLMOS_IOC_MAGIC, 0x00, 4097),
+				   zeros));
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	EXPECT_EQ(0, uring_cmd(&ring, fd, LLMOS_CMD_GET_INFO, zeros, 4096, 0));
+	memset(zeros, 0, 4096);
+	EXPECT_EQ(-E2BIG, uring_cmd(&ring, fd, LLMOS_CMD_GET_INFO, zeros, 8192, 0));
+	EXPECT_EQ(-E2BIG, uring_cmd(&ring, fd, LLMOS_CMD_JOB_CREATE, zeros, 0xffffffffu, 0));
+	io_uring_queue_exit(&ring);
+	munmap(zeros, 3 * 4096);
+	close(fd);
+}
+
+/* ---- 7. handles ---- */
+
+struct close_loop {
+	int fd;
+	atomic_int stop;
+	atomic_int closed; /* MODEL_CLOSEs that found a handle */
+};
+
+static void *close_ids_1_to_4(void *arg)
+{
+	struct close_loop *c = arg;
+	__u32 id;
+
+	while (!atomic_load(&c->stop))
+		for (id = 1; id <= 4; id++)
+			if (m_close(c->fd, id) == 0)
+				atomic_fetch_add(&c->closed, 1);
+	return NULL;
+}
+
+/* A sealed 64 KiB model under @name, its creator's handle closed. */
+static int make_sealed(int fd, const char *name, unsigned char fill)
+{
+	__u64 off;
+	__u32 h;
+	void *p;
+	int ret;
+
+	ret = m_create(fd, name, 65536, 0644, &h, &off);
+	if (ret)
+		return ret;
+	p = m_map(fd, off, 65536, PROT_READ | PROT_WRITE, MAP_SHARED);
+	if (p == MAP_FAILED)
+		return -errno;
+	memset(p, fill, 65536);
+	munmap(p, 65536);
+	ret = m_seal(fd, h);
+	return ret ? ret : m_close(fd, h);
+}
+
+/*
+ * MODEL_OPEN and MODEL_CREATE with their argument in a read-only page: the
+ * handle never appears, so a thread closing ids 1..4 never finds one, and
+ * the model's user count goes back to zero.
+ */
+TEST(model_open_efault_publishes_nothing)
+{
+	struct llmos_model_create c, *roc;
+	struct llmos_model_open o, *ro;
+	struct llmos_model_entry e;
+	struct close_loop cl = { 0 };
+	long long pinned;
+	int opens = 0, wrong = 0;
+	pthread_t t;
+	double end;
+
+	cl.fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, cl.fd);
+	m_unload(cl.fd, "ht-efault", LLMOS_UNLOAD_WHEN_UNUSED);
+	ASSERT_EQ(0, make_sealed(cl.fd, "ht-efault", 0x5a));
+	memset(&o, 0, sizeof(o));
+	set_name(o.name, "ht-efault");
+	ro = readonly_copy(&o, sizeof(o));
+	ASSERT_NE(NULL, ro);
+	ASSERT_EQ(0, pthread_create(&t, NULL, close_ids_1_to_4, &cl));
+	end = now_ms() + RACE_MS;
+	while (now_ms() < end) {
+		wrong += do_ioctl(cl.fd, LLMOS_CMD_MODEL_OPEN, ro) != -EFAULT;
+		opens++;
+	}
+	atomic_store(&cl.stop, 1);
+	pthread_join(t, NULL);
+	TH_LOG("%d opens, %d MODEL_CLOSEs found a handle", opens, atomic_load(&cl.closed));
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(0, atomic_load(&cl.closed));
+	ASSERT_EQ(1, m_find(cl.fd, "ht-efault", &e));
+	EXPECT_EQ(0U, e.users);
+	EXPECT_EQ(0, m_unload(cl.fd, "ht-efault", 0));
+
+	/* MODEL_CREATE: the half-made model is withdrawn and its pages freed. */
+	pinned = read_ll("/sys/class/misc/llmos/pinned_bytes");
+	init_create(&c, "ht-efault-create", 1 << 20, 0644);
+	roc = readonly_copy(&c, sizeof(c));
+	ASSERT_NE(NULL, roc);
+	EXPECT_EQ(-EFAULT, do_ioctl(cl.fd, LLMOS_CMD_MODEL_CREATE, roc));
+	EXPECT_EQ(0, m_find(cl.fd, "ht-efault-create", NULL));
+	EXPECT_EQ(pinned, read_ll("/sys/class/misc/llmos/pinned_bytes"));
+	EXPECT_EQ(-EINVAL, m_close(cl.fd, 1));
+	munmap(roc, 4096);
+	munmap(ro, 4096);
+	close(cl.fd);
+}
+
+/* ---- 8. MODEL_UNLOAD against MODEL_OPEN ---- */
+
+struct unload_race {
+	atomic_int stop;
+	atomic_int unloaded_gen; /* the last generation whose UNLOAD succeeded */
+	atomic_int violations;
+	atomic_int opens;
+	int err;
+};
+
+/* Opens "ht-race" over and over; each instance's first byte is its generation. */
+static void *race_opener(void *arg)
+{
+	struct unload_race *r = arg;
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	unsigned char *p;
+	__u64 off, size;
+	__u32 h;
+
+	if (fd < 0) {
+		r->err = -errno;
+		return NULL;
+	}
+	while (!atomic_load(&r->stop)) {
+		if (m_open(fd, "ht-race", &h, &size, &off))
+			continue;
+		atomic_fetch_add(&r->opens, 1);
+		p = m_map(fd, off, 4096, PROT_READ, MAP_SHARED);
+		if (p != MAP_FAILED) {
+			/* We hold it: its unload cannot have succeeded. */
+			if (atomic_load(&r->unloaded_gen) >= p[0])
+				atomic_fetch_add(&r->violations, 1);
+			munmap(p, 4096);
+		}
+		m_close(fd, h);
+	}
+	close(fd);
+	return NULL;
+}
+
+TEST(unload_never_succeeds_while_opened)
+{
+	struct unload_race r = { 0 };
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC), gen = 0, ret;
+	pthread_t t;
+	double end;
+
+	ASSERT_LE(0, fd);
+	m_unload(fd, "ht-race", LLMOS_UNLOAD_WHEN_UNUSED);
+	ASSERT_EQ(0, pthread_create(&t, NULL, race_opener, &r));
+	end = now_ms() + 2 * RACE_MS;
+	while (now_ms() < end && gen < 250) {
+		gen++;
+		ASSERT_EQ(0, make_sealed(fd, "ht-race", gen));
+		while ((ret = m_unload(fd, "ht-race", 0)) == -EBUSY)
+			;
+		ASSERT_EQ(0, ret);
+		atomic_store(&r.unloaded_gen, gen);
+	}
+	atomic_store(&r.stop, 1);
+	pthread_join(t, NULL);
+	TH_LOG("%d generations, %d opens", gen, atomic_load(&r.opens));
+	EXPECT_EQ(0, r.err);
+	EXPECT_EQ(0, atomic_load(&r.violations));
+	close(fd);
+}
+
+/* ---- 9. smaller ones ---- */
+
+TEST(unknown_ioctl_is_enotty)
+{
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	struct llmos_info info;
+
+	ASSERT_LE(0, fd);
+	memset(&info, 0, sizeof(info));
+	EXPECT_EQ(-ENOTTY, do_ioctl(fd, _IOWR(LLMOS_IOC_MAGIC, 0x7f, struct llmos_info), &info));
+	EXPECT_EQ(-ENOTTY, do_ioctl(fd, TCGETS, &info));
+	close(fd);
+}
+
+TEST(release_only_has_its_feature_bit)
+{
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	struct llmos_info info;
+
+	ASSERT_LE(0, fd);
+	memset(&info, 0, sizeof(info));
+	ASSERT_EQ(0, do_ioctl(fd, LLMOS_CMD_GET_INFO, &info));
+	EXPECT_TRUE(info.features & LLMOS_F_STEP_RELEASE_ONLY);
+	EXPECT_EQ(0ULL, info.features & ~LLMOS_F_ALL);
+	close(fd);
+}
+
+static atomic_int got_signal;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&got_signal, 1);
+}
+
+struct blocked_step {
+	int fd;
+	__u32 job;
+	int ret;
+};
+
+static void *step_blocking(void *arg)
+{
+	struct blocked_step *b = arg;
+
+	b->ret = step_ioctl(b->fd, b->job, 0);
+	return NULL;
+}
+
+/* Queued in JOB_STEP, seen by the holder's stats (queued requests of this process). */
+static int queued_now(int fd)
+{
+	struct llmos_sched_stat me = { 0 };
+
+	return get_proc(fd, getpid(), &me) == 1 ? (int)me.queued : -1;
+}
+
+/*
+ * A blocking JOB_STEP interrupted by a signal whose handler has SA_RESTART
+ * is restarted by the kernel: the caller never sees -EINTR and is granted
+ * when the slot frees.
+ */
+TEST(blocking_step_restarts_after_sa_restart_signal)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	struct blocked_step b = { 0 };
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC), i;
+	pthread_t t;
+	__u32 holder;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, job_create(fd, LLMOS_CLASS_NORMAL, 0, &holder));
+	ASSERT_EQ(0, step_ioctl(fd, holder, 0)); /* the only slot */
+	b.fd = fd;
+	b.ret = 1;
+	ASSERT_EQ(0, job_create(fd, LLMOS_CLASS_NORMAL, 0, &b.job));
+	ASSERT_EQ(0, pthread_create(&t, NULL, step_blocking, &b));
+	for (i = 0; i < 5000 && queued_now(fd) != 1; i++)
+		usleep(1000);
+	ASSERT_EQ(1, queued_now(fd));
+	pthread_kill(t, SIGUSR1);
+	for (i = 0; i < 5000 && !atomic_load(&got_signal); i++)
+		usleep(1000);
+	ASSERT_TRUE(atomic_load(&got_signal));
+	/* Restarted: queued again, not returned. */
+	for (i = 0; i < 5000 && queued_now(fd) != 1; i++)
+		usleep(1000);
+	EXPECT_EQ(1, queued_now(fd));
+	EXPECT_EQ(1, b.ret);
+	ASSERT_EQ(0, step_ioctl(fd, holder, LLMOS_STEP_RELEASE_ONLY));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, b.ret);
+	signal(SIGUSR1, SIG_DFL);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
