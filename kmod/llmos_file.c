@@ -4,11 +4,12 @@
  * models, released when the file goes (close or process death).
  *
  * A handle becomes visible only after the last step that can fail, as file
- * descriptors do: the command reserves an id (llmos_handle_reserve, like
- * get_unused_fd_flags), copies it out to the caller, and only then installs
- * the handle (llmos_handle_install, like fd_install); if the copy fails it
- * gives the id back (llmos_handle_unreserve).  A reserved id is invisible:
- * lookups see nothing there and MODEL_CLOSE cannot take it.
+ * descriptors do: the command allocates a handle and reserves its id
+ * (llmos_handle_prepare, like get_unused_fd_flags), copies the id out to the
+ * caller, and only then installs the handle (llmos_handle_install, like
+ * fd_install); if anything fails before, it gives both back
+ * (llmos_handle_abort).  A reserved id is invisible: lookups see nothing
+ * there and MODEL_CLOSE cannot take it.
  */
 #include <linux/slab.h>
 
@@ -22,29 +23,40 @@ int llmos_file_init(struct llmos_file *lf)
 	return 0;
 }
 
-/* Reserve a handle id in the file; -ENOSPC when it has LLMOS_MAX_HANDLE. */
-int llmos_handle_reserve(struct llmos_file *lf, u32 *id)
+/*
+ * A new handle (no model yet) and a reserved id for it; an ERR_PTR of
+ * -ENOMEM, or -ENOSPC when the file has LLMOS_MAX_HANDLE handles.
+ */
+struct llmos_handle *llmos_handle_prepare(struct llmos_file *lf, u32 *id)
 {
+	struct llmos_handle *h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
 	int ret;
 
+	if (!h)
+		return ERR_PTR(-ENOMEM);
 	mutex_lock(&lf->lock);
 	ret = xa_alloc(&lf->handles, id, NULL, XA_LIMIT(1, LLMOS_MAX_HANDLE), GFP_KERNEL_ACCOUNT);
 	mutex_unlock(&lf->lock);
-	return ret == -EBUSY ? -ENOSPC : ret;
+	if (ret) {
+		kfree(h);
+		return ERR_PTR(ret == -EBUSY ? -ENOSPC : ret);
+	}
+	return h;
 }
 
-/* Give back a reserved id that was never installed. */
-void llmos_handle_unreserve(struct llmos_file *lf, u32 id)
+/* Give back a prepared handle and its id, never installed (h->model is not touched). */
+void llmos_handle_abort(struct llmos_file *lf, u32 id, struct llmos_handle *h)
 {
 	mutex_lock(&lf->lock);
 	xa_release(&lf->handles, id);
 	mutex_unlock(&lf->lock);
+	kfree(h);
 }
 
 /*
- * Install h at a reserved id: from now on the handle is the file's.  The
+ * Install h at its reserved id: from now on the handle is the file's.  The
  * slot exists, so the store allocates nothing; should it fail all the same,
- * the id is given back and the caller still owns h.
+ * the caller still owns h and aborts it.
  */
 int llmos_handle_install(struct llmos_file *lf, u32 id, struct llmos_handle *h)
 {
@@ -52,8 +64,6 @@ int llmos_handle_install(struct llmos_file *lf, u32 id, struct llmos_handle *h)
 
 	mutex_lock(&lf->lock);
 	old = xa_store(&lf->handles, id, h, GFP_KERNEL_ACCOUNT);
-	if (xa_is_err(old))
-		xa_release(&lf->handles, id);
 	mutex_unlock(&lf->lock);
 	return xa_err(old);
 }

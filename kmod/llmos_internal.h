@@ -99,8 +99,8 @@ unsigned int llmos_models_count(void);
 /* llmos_file.c: per-file state and handles. */
 int llmos_file_init(struct llmos_file *lf);
 void llmos_file_release(struct llmos_file *lf);
-int llmos_handle_reserve(struct llmos_file *lf, u32 *id);
-void llmos_handle_unreserve(struct llmos_file *lf, u32 id);
+struct llmos_handle *llmos_handle_prepare(struct llmos_file *lf, u32 *id);
+void llmos_handle_abort(struct llmos_file *lf, u32 id, struct llmos_handle *h);
 int llmos_handle_install(struct llmos_file *lf, u32 id, struct llmos_handle *h);
 void llmos_handle_release(struct llmos_handle *h);
 int llmos_handle_close(struct llmos_file *lf, u32 id);

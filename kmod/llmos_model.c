@@ -288,21 +288,18 @@ int llmos_model_create(struct llmos_file *lf, void __user *uarg, u32 usize)
 		ret = llmos_check_create(&arg);
 	if (ret)
 		return ret;
-	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
-	if (!h)
-		return -ENOMEM;
-	ret = llmos_handle_reserve(lf, &id);
-	if (ret)
-		goto out_free_handle;
+	h = llmos_handle_prepare(lf, &id);
+	if (IS_ERR(h))
+		return PTR_ERR(h);
 	m = llmos_model_alloc(&arg);
 	if (!m) {
 		ret = -ENOMEM;
-		goto out_unreserve;
+		goto out_abort;
 	}
 	ret = llmos_model_publish(m);
 	if (ret) {
 		llmos_model_put(m);
-		goto out_unreserve;
+		goto out_abort;
 	}
 	ret = llmos_model_fill_pages(m);
 	if (ret)
@@ -321,10 +318,8 @@ int llmos_model_create(struct llmos_file *lf, void __user *uarg, u32 usize)
 out_withdraw:
 	llmos_model_withdraw(m, false);
 	llmos_model_unuse(m);
-out_unreserve:
-	llmos_handle_unreserve(lf, id);
-out_free_handle:
-	kfree(h);
+out_abort:
+	llmos_handle_abort(lf, id, h);
 	return ret;
 }
 
@@ -424,16 +419,13 @@ int llmos_model_open(struct llmos_file *lf, void __user *uarg, u32 usize)
 	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
 	    !llmos_name_valid(arg.name))
 		return -EINVAL;
-	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
-	if (!h)
-		return -ENOMEM;
-	ret = llmos_handle_reserve(lf, &id);
-	if (ret)
-		goto out_free_handle;
+	h = llmos_handle_prepare(lf, &id);
+	if (IS_ERR(h))
+		return PTR_ERR(h);
 	m = llmos_model_lookup_for_open(arg.name);
 	if (IS_ERR(m)) {
 		ret = PTR_ERR(m);
-		goto out_unreserve;
+		goto out_abort;
 	}
 	arg.size = m->size;
 	arg.handle = id;
@@ -448,10 +440,8 @@ int llmos_model_open(struct llmos_file *lf, void __user *uarg, u32 usize)
 		return 0;
 out_unuse:
 	llmos_model_unuse(m);
-out_unreserve:
-	llmos_handle_unreserve(lf, id);
-out_free_handle:
-	kfree(h);
+out_abort:
+	llmos_handle_abort(lf, id, h);
 	return ret;
 }
 
