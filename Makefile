@@ -3,10 +3,13 @@
 #
 #   make              library, tools and unit tests into build/
 #   make module       llmos.ko against the VM kernel's headers (or KDIR=...)
+#   make module KERNEL=debug   the same against the debug kernel (build/debug/)
 #   make check        unit tests on the host
-#   make vm-test      selftests inside the VM (needs tools/setup-deps once)
+#   make vm-test      selftests and scenarios inside the VM (needs tools/setup-deps once)
+#   make vm-test-debug  the same, then the UAPI fuzzer and the kill storm, in
+#                     the debug VM (KASAN, lockdep, kmemleak; FUZZ_SECONDS=60)
 #   make check-san    unit tests again, with ASan and UBSan (build-san/)
-#   make test         check, check-san and vm-test
+#   make test         check, check-san, vm-test and vm-test-debug
 #   make run          the README's main job: generate text (MODEL=, PROMPT=, N=)
 #   make vm-info      what the module reports, inside the VM
 #   make vm-shell     an interactive shell in the VM with the module loaded
@@ -46,6 +49,9 @@ TOOL_NAMES := llmos llmosctl
 TOOLS := $(TOOL_NAMES:%=$(BUILD)/bin/%)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 SELFTESTS := $(patsubst tests/selftests/%.c,$(BUILD)/selftests/%,$(wildcard tests/selftests/*_test.c))
+# Stress programs run in the VM after the selftests (tests/fuzz/uapi_fuzz.c,
+# tests/selftests/killstorm.c); built like the selftests.
+STRESS := $(BUILD)/selftests/uapi_fuzz $(BUILD)/selftests/killstorm
 STATIC_LIB := $(BUILD)/lib/libllmos.a
 SHARED_LIB := $(BUILD)/lib/libllmos.so.$(VERSION)
 
@@ -55,7 +61,7 @@ $(BUILD)/obj/kernels/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq \
 	-mavx512vnni -mavx512bf16 -mfma -mf16c -mavx2
 
-.PHONY: all lib tools tests module selftests check check-san vm-test test run vm-info vm-shell clean help
+.PHONY: all lib tools tests module selftests check check-san vm-test vm-test-debug test run vm-info vm-shell clean help
 .SECONDARY:
 all: lib tools tests
 
@@ -104,7 +110,20 @@ $(BUILD)/selftests/%: $(BUILD)/obj/tests/selftests/%.o $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
 
-selftests: check-deps $(SELFTESTS)
+$(BUILD)/obj/tests/fuzz/uapi_fuzz.o: ALL_CFLAGS += -Itests/selftests -isystem $(KSFT_INCLUDE) -Wno-missing-prototypes
+$(BUILD)/selftests/uapi_fuzz: $(BUILD)/obj/tests/fuzz/uapi_fuzz.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(LDLIBS)
+
+# The 32-bit (compat) caller of the ioctls: static, so the VM needs no i386 libc.
+$(BUILD)/selftests/compat32_test: tests/selftests/compat32/compat32_test.c include/uapi/linux/llmos.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC32    $@")
+	$(Q)$(CC) -m32 -static -std=gnu11 $(WARNFLAGS) -Wno-missing-prototypes -Wno-clobbered \
+		-O2 -Iinclude/uapi -Itests/selftests -isystem $(KSFT_INCLUDE) -o $@ $<
+
+selftests: check-deps $(SELFTESTS) $(STRESS) $(BUILD)/selftests/compat32_test
 
 check-deps:
 	@test -n "$(KDIR)" -a -n "$(KSFT_INCLUDE)" || \
@@ -112,11 +131,21 @@ check-deps:
 .PHONY: check-deps
 
 # Kbuild leaves its objects beside the sources (out-of-tree builds of 6.12
-# have no separate output directory); the module is copied into build/.
+# have no separate output directory); the module is copied into build/, or
+# build/debug/ for the debug kernel (KERNEL=debug).  Kbuild rebuilds every
+# object when the kernel changes, as their command lines differ.
+ifeq ($(KERNEL),debug)
+MOD_KDIR = $(KDIR_DEBUG)
+MOD_OUT = $(BUILD)/debug/llmos.ko
+else
+MOD_KDIR = $(KDIR)
+MOD_OUT = $(BUILD)/llmos.ko
+endif
 module: check-deps
-	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(Q),,V=1) modules
-	@mkdir -p $(BUILD)
-	$(Q)cp llmos.ko $(BUILD)/llmos.ko
+	@test -n "$(MOD_KDIR)" || { echo "error: no debug kernel: run tools/setup-deps"; exit 1; }
+	$(Q)$(MAKE) -C $(MOD_KDIR) M=$(CURDIR) $(if $(Q),,V=1) modules
+	@mkdir -p $(dir $(MOD_OUT))
+	$(Q)cp llmos.ko $(MOD_OUT)
 
 check: tests tools uapi-check $(SHARED_LIB)
 	$(Q)tools/check-exports $(SHARED_LIB)
@@ -134,17 +163,31 @@ SCENARIOS := $(wildcard tests/selftests/scenario-*)
 TEST_MODELS ?= $(or $(LLMOS_TEST_MODELS),../shared/models)
 SCENARIO_FILES := $(wildcard $(TEST_MODELS)/stories260K-f32.gguf \
 	$(TEST_MODELS)/stories260K-greedy.txt)
+VM_FILES = $(foreach t,$(SELFTESTS) $(STRESS) $(BUILD)/selftests/compat32_test,--file $(t)) \
+	--file tests/selftests/run-all $(foreach f,$(SCENARIOS) $(SCENARIO_FILES),--file $(f))
+KILLSTORM_CLIENTS ?= 1000
+FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= $(shell date +%s)
+
 vm-test: module selftests tools
-	$(Q)BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) tools/vm-run --timeout 300 \
-		$(foreach t,$(SELFTESTS),--file $(t)) --file tests/selftests/run-all \
-		$(foreach f,$(SCENARIOS) $(SCENARIO_FILES),--file $(f)) \
-		-- sh run-all $(notdir $(SELFTESTS))
+	$(Q)BUILD=$(BUILD) tools/vm-run --timeout 600 $(VM_FILES) \
+		-- sh run-all $(notdir $(SELFTESTS)) compat32_test \
+		"killstorm -n $(KILLSTORM_CLIENTS)"
+
+# The debug kernel is slower (KASAN, lockdep): longer timeout; then the
+# fuzzer for FUZZ_SECONDS (a seed reproduces a run: FUZZ_SEED=...).
+vm-test-debug: selftests tools
+	$(Q)$(MAKE) --no-print-directory module KERNEL=debug
+	$(Q)BUILD=$(BUILD) tools/vm-run --kernel debug --timeout $$(( 1500 + $(FUZZ_SECONDS) )) \
+		$(VM_FILES) -- sh run-all $(notdir $(SELFTESTS)) compat32_test \
+		"killstorm -n $(KILLSTORM_CLIENTS)" \
+		"uapi_fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)"
 
 # The sanitizer run of the unit tests, in its own build directory.
 check-san:
 	$(Q)$(MAKE) --no-print-directory SAN=1 check
 
-test: check check-san vm-test
+test: check check-san vm-test vm-test-debug
 
 # The README's main job: generate text from MODEL (the first GGUF in the
 # git-ignored models/ folder, else the shared reference model).

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * killstorm.c - N clients of /dev/llmos (default 1000) killed with SIGKILL
+ * at random points: mid-load (allocating or writing a model), holding a
+ * grant, queued for one (by uring_cmd or a blocking ioctl), with models
+ * mapped, with watches armed, several at once and in several threads.
+ * Afterwards no job, queued request, grant, process entry, model or pinned
+ * page may be left (SCHED_STATS and sysfs); the VM's runner then checks that
+ * rmmod works and, on the debug kernel, that kmemleak found nothing.
+ *
+ *   killstorm [-n CLIENTS] [-w WAVE] [-s SEED]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/llmos.h>
+
+#include "kselftest.h"
+#include "selftest_util.h"
+
+#define DEV_PATH "/dev/llmos"
+#define SHARED_MODEL "ks-shared"
+#define SHARED_SIZE (1 << 20)
+#define LOAD_SIZE (16 << 20)
+
+/* What a client is doing when it dies; each also keeps going until killed. */
+enum client_kind {
+	K_LOADING,   /* MODEL_CREATE of 16 MiB, then writing it: killed unsealed */
+	K_HOLDING,   /* a grant held (or queued for, if another holds the slot) */
+	K_QUEUED_IOCTL, /* a blocking JOB_STEP ioctl */
+	K_MAPPED,    /* the shared model opened and mapped, pages touched */
+	K_WATCHING,  /* a grant with a JOB_WATCH armed, stepping in a loop */
+	K_THREADS,   /* all of the above at once, in threads */
+	K_NR
+};
+
+static const char *const kind_name[K_NR] = {
+	"loading", "holding", "queued-ioctl", "mapped", "watching", "threads",
+};
+
+static unsigned int rnd(unsigned int *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+static void do_loading(int fd, int idx)
+{
+	char name[LLMOS_NAME_LEN];
+	unsigned char *p;
+	__u64 off;
+	__u32 h;
+
+	snprintf(name, sizeof(name), "ks-load-%d", idx);
+	if (m_create(fd, name, LOAD_SIZE, 0644, &h, &off))
+		return;
+	p = m_map(fd, off, LOAD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
+	if (p == MAP_FAILED)
+		return;
+	for (;;)
+		memset(p, idx, LOAD_SIZE);
+}
+
+static void do_holding(int fd, int watch)
+{
+	struct llmos_job_step st = { 0 }, wst = { 0 };
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	__u32 job;
+
+	if (io_uring_queue_init(8, &ring, 0) || job_create(fd, LLMOS_CLASS_NORMAL, 0, &job))
+		return;
+	st.job = job;
+	wst.job = job;
+	for (;;) {
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+		sqe->cmd_op = LLMOS_CMD_JOB_STEP;
+		((struct llmos_uring_cmd *)sqe->cmd)->addr = (__u64)(uintptr_t)&st;
+		((struct llmos_uring_cmd *)sqe->cmd)->len = sizeof(st);
+		st.flags = LLMOS_STEP_RELEASE;
+		io_uring_submit(&ring);
+		if (io_uring_wait_cqe(&ring, &cqe))
+			return;
+		io_uring_cqe_seen(&ring, cqe);
+		if (watch) {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+			sqe->cmd_op = LLMOS_CMD_JOB_WATCH;
+			((struct llmos_uring_cmd *)sqe->cmd)->addr = (__u64)(uintptr_t)&wst;
+			((struct llmos_uring_cmd *)sqe->cmd)->len = sizeof(wst);
+			io_uring_submit(&ring);
+		}
+		usleep(2000); /* "computing" while holding */
+	}
+}
+
+static void do_queued_ioctl(int fd)
+{
+	__u32 job;
+
+	if (job_create(fd, LLMOS_CLASS_BACKGROUND, 0, &job))
+		return;
+	for (;;)
+		step_ioctl(fd, job, LLMOS_STEP_RELEASE);
+}
+
+static void do_mapped(int fd)
+{
+	volatile unsigned char *p;
+	unsigned long sum = 0;
+	__u64 off, size;
+	__u32 h;
+	size_t i;
+
+	if (m_open(fd, SHARED_MODEL, &h, &size, &off))
+		return;
+	p = m_map(fd, off, SHARED_SIZE, PROT_READ, MAP_SHARED);
+	if (p == MAP_FAILED)
+		return;
+	for (;;)
+		for (i = 0; i < SHARED_SIZE; i += 4096)
+			sum += p[i];
+}
+
+struct thread_arg {
+	int fd;
+	enum client_kind kind;
+};
+
+static void *client_thread(void *arg)
+{
+	struct thread_arg *a = arg;
+
+	if (a->kind == K_HOLDING)
+		do_holding(a->fd, 0);
+	else if (a->kind == K_WATCHING)
+		do_holding(a->fd, 1);
+	else if (a->kind == K_QUEUED_IOCTL)
+		do_queued_ioctl(a->fd);
+	else
+		do_mapped(a->fd);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void run_client(enum client_kind kind, int idx, int unprivileged)
+{
+	static struct thread_arg ta[4];
+	pthread_t t;
+	int fd, i;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unprivileged && kind != K_LOADING && drop_privs(1000 + idx % 4, 1000))
+		_exit(1);
+	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		_exit(2);
+	switch (kind) {
+	case K_LOADING:
+		do_loading(fd, idx);
+		break;
+	case K_HOLDING:
+		do_holding(fd, 0);
+		break;
+	case K_QUEUED_IOCTL:
+		do_queued_ioctl(fd);
+		break;
+	case K_MAPPED:
+		do_mapped(fd);
+		break;
+	case K_WATCHING:
+		do_holding(fd, 1);
+		break;
+	default:
+		for (i = 0; i < 4; i++) {
+			ta[i].fd = i % 2 ? fd : open(DEV_PATH, O_RDWR | O_CLOEXEC);
+			ta[i].kind = (enum client_kind)(K_HOLDING + i);
+			pthread_create(&t, NULL, client_thread, &ta[i]);
+		}
+		break;
+	}
+	for (;;)
+		pause();
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: killstorm [-n CLIENTS] [-w WAVE] [-s SEED]\n");
+	exit(KSFT_FAIL);
+}
+
+int main(int argc, char **argv)
+{
+	int n = 1000, wave = 16, seed = (int)time(NULL), opt, fd, i, j, ret;
+	unsigned int kinds[K_NR] = { 0 }, s;
+	struct llmos_totals base, now;
+	pid_t pids[64];
+	__u64 off;
+	__u32 h;
+
+	while ((opt = getopt(argc, argv, "n:w:s:h")) != -1) {
+		if (opt == 'n')
+			n = atoi(optarg);
+		else if (opt == 'w')
+			wave = atoi(optarg);
+		else if (opt == 's')
+			seed = atoi(optarg);
+		else
+			usage();
+	}
+	if (n < 1 || wave < 1 || wave > 64)
+		usage();
+	ksft_print_header();
+	ksft_set_plan(2);
+	s = (unsigned int)seed;
+	printf("# %d clients in waves of %d, seed %d\n", n, wave, seed);
+	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		ksft_exit_fail_msg("open %s: %s\n", DEV_PATH, strerror(errno));
+	if (read_totals(fd, &base))
+		ksft_exit_fail_msg("SCHED_STATS failed\n");
+	print_totals("before", &base);
+
+	/* The model the mapping clients share, sealed and closed by its creator. */
+	m_unload(fd, SHARED_MODEL, LLMOS_UNLOAD_WHEN_UNUSED);
+	if (m_create(fd, SHARED_MODEL, SHARED_SIZE, 0644, &h, &off) || m_seal(fd, h) ||
+	    m_close(fd, h))
+		ksft_exit_fail_msg("cannot make the shared model\n");
+
+	for (i = 0; i < n; i += wave) {
+		int k = n - i < wave ? n - i : wave;
+
+		for (j = 0; j < k; j++) {
+			enum client_kind kind = (enum client_kind)(rnd(&s) % K_NR);
+			int unpriv = rnd(&s) % 2;
+
+			kinds[kind]++;
+			pids[j] = fork();
+			if (pids[j] < 0)
+				ksft_exit_fail_msg("fork: %s\n", strerror(errno));
+			if (pids[j] == 0)
+				run_client(kind, i + j, unpriv);
+		}
+		/* Kill each at a random point of its life: 0..40 ms after the wave began. */
+		for (j = 0; j < k; j++) {
+			usleep(rnd(&s) % (40000 / k + 1));
+			kill(pids[j], SIGKILL);
+		}
+		for (j = 0; j < k; j++)
+			waitpid(pids[j], NULL, 0);
+	}
+	for (i = 0; i < K_NR; i++)
+		printf("# %u clients %s\n", kinds[i], kind_name[i]);
+
+	/* Only the shared model is left, unused. */
+	base.models++;
+	base.pinned += SHARED_SIZE;
+	ret = await_totals(fd, &base, 60000, 0, &now);
+	print_totals("after the kills", &now);
+	ksft_test_result(ret == 0, "nothing of %d killed clients is left\n", n);
+	ret = m_unload(fd, SHARED_MODEL, 0);
+	base.models--;
+	base.pinned -= SHARED_SIZE;
+	if (!ret)
+		ret = await_totals(fd, &base, 10000, 0, &now);
+	print_totals("after unloading the shared model", &now);
+	ksft_test_result(ret == 0, "the shared model unloads and its pages are freed\n");
+	close(fd);
+	ksft_finished();
+}
