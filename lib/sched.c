@@ -162,8 +162,9 @@ int llmos_sched_set_prio(struct llmos *h, int pid, int sched_class, uint32_t wei
 	if (!ioctl(llmos_device_fd(h), LLMOS_CMD_SCHED_SET_PRIO, &pr))
 		return 0;
 	if (errno == EPERM)
-		return llmos_fail(-EPERM, "raising a process above normal, or changing another "
-				  "user's process, needs CAP_SYS_NICE");
+		return llmos_fail(-EPERM, "raising a process above normal or above weight %d, or "
+				  "changing another user's process, needs CAP_SYS_NICE",
+				  LLMOS_WEIGHT_DEFAULT);
 	if (errno == ESRCH)
 		return llmos_fail(-ESRCH, "no such process %d", pid);
 	return llmos_fail(-errno, "SCHED_SET_PRIO: %s", strerror(errno));
@@ -253,6 +254,9 @@ static int job_for_class(struct llmos_sched_client *c, int sched_class, uint32_t
 {
 	int ret = job_create(c, sched_class, weight, job);
 
+	if (ret == -EPERM && weight > LLMOS_WEIGHT_DEFAULT)
+		return llmos_fail(ret, "weight %u is above the default %d: that needs CAP_SYS_NICE",
+				  weight, LLMOS_WEIGHT_DEFAULT);
 	if (ret != -EPERM)
 		goto out;
 	if (!class_given)

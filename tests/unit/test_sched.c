@@ -34,6 +34,7 @@ static struct {
 	int ceiling;          /* the caller's class ceiling */
 	int job_errno;        /* make JOB_CREATE fail with this */
 	int prio_errno;       /* make SET_PRIO fail with this */
+	int no_nice;          /* the caller lacks CAP_SYS_NICE: weights above 100 are refused */
 	int creates, ends, prios, last_class;
 	struct llmos_sched_prio last_prio;
 } fake;
@@ -43,6 +44,8 @@ static int fake_job_create(struct llmos_job_create *jc)
 	fake.creates++;
 	if (fake.job_errno)
 		return -fake.job_errno;
+	if (fake.no_nice && jc->weight > LLMOS_WEIGHT_DEFAULT)
+		return -EPERM;
 	if ((int)jc->sched_class < fake.ceiling)
 		return -EPERM;
 	fake.last_class = (int)jc->sched_class;
@@ -380,6 +383,14 @@ static void session_jobs_follow_the_class(void **state)
 	fake.ceiling = LLMOS_CLASS_BACKGROUND;
 	s = new_session(m);
 	assert_int_equal(LLMOS_CLASS_BACKGROUND, fake.last_class);
+	llmos_session_free(s);
+	/* a weight above the default without CAP_SYS_NICE: the error names the weight */
+	use_fake_module(LLMOS_F_ALL);
+	fake.no_nice = 1;
+	s = new_session(m);
+	assert_int_equal(-EPERM, llmos_session_set_sched(s, LLMOS_CLASS_NORMAL, 500));
+	assert_non_null(strstr(llmos_last_error(), "weight 500 is above the default 100"));
+	assert_int_equal(0, llmos_session_set_sched(s, LLMOS_CLASS_NORMAL, 50));
 	llmos_session_free(s);
 	llmos_model_free(m);
 }
