@@ -15,12 +15,11 @@
 
 #include "llmos_internal.h"
 
-int llmos_file_init(struct llmos_file *lf)
+void llmos_file_init(struct llmos_file *lf)
 {
 	mutex_init(&lf->lock);
 	xa_init_flags(&lf->handles, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	xa_init_flags(&lf->jobs, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
-	return 0;
 }
 
 /*

@@ -23,7 +23,10 @@
 #define LLMOS_FEATURES (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED | \
 			LLMOS_F_SCHED_PREEMPT | LLMOS_F_STEP_RELEASE_ONLY)
 
-/* Handles of one file are 1..LLMOS_MAX_HANDLE, so mmap offsets fit in off_t. */
+/*
+ * Handles of one file are 1..LLMOS_MAX_HANDLE, so mmap offsets fit in a 64-bit
+ * off_t; a 32-bit caller's mmap2 reaches handles 1..15 (Documentation/uapi.md).
+ */
 #define LLMOS_MAX_HANDLE 0xffff
 /* Page offsets within one handle's mmap window. */
 #define LLMOS_WINDOW_PGMASK ((1UL << (LLMOS_MMAP_SHIFT - PAGE_SHIFT)) - 1)
@@ -97,7 +100,7 @@ u64 llmos_pinned_cap(void);
 unsigned int llmos_models_count(void);
 
 /* llmos_file.c: per-file state and handles. */
-int llmos_file_init(struct llmos_file *lf);
+void llmos_file_init(struct llmos_file *lf);
 void llmos_file_release(struct llmos_file *lf);
 struct llmos_handle *llmos_handle_prepare(struct llmos_file *lf, u32 *id);
 void llmos_handle_abort(struct llmos_file *lf, u32 id, struct llmos_handle *h);

@@ -366,8 +366,8 @@ out_unlock_file:
 	return ret;
 }
 
-/* Read permission as for a file: owner, group, other bits; or DAC override. */
-static bool llmos_model_may_open(const struct llmos_model *m)
+/* Read permission by the mode's bits, as for a file: owner, group, other. */
+static bool llmos_model_mode_admits(const struct llmos_model *m)
 {
 	umode_t mode = m->mode;
 
@@ -375,9 +375,14 @@ static bool llmos_model_may_open(const struct llmos_model *m)
 		mode >>= 6;
 	else if (in_group_p(m->owner_gid))
 		mode >>= 3;
-	if (mode & 4)
-		return true;
-	return capable(CAP_DAC_READ_SEARCH) || capable(CAP_DAC_OVERRIDE);
+	return mode & 4;
+}
+
+/* Read permission: the mode's bits, or DAC override. */
+static bool llmos_model_may_open(const struct llmos_model *m)
+{
+	return llmos_model_mode_admits(m) || capable(CAP_DAC_READ_SEARCH) ||
+	       capable(CAP_DAC_OVERRIDE);
 }
 
 /*
@@ -392,10 +397,10 @@ static struct llmos_model *llmos_model_lookup_for_open(const u8 *name)
 	m = llmos_model_find(name);
 	if (!m)
 		m = ERR_PTR(-ENOENT);
+	else if (!llmos_model_may_open(m))
+		m = ERR_PTR(-EACCES); /* before its state: that is not for everyone to learn */
 	else if (m->state != LLMOS_MODEL_SEALED)
 		m = ERR_PTR(-EBUSY);
-	else if (!llmos_model_may_open(m))
-		m = ERR_PTR(-EACCES);
 	else {
 		llmos_model_get(m);
 		atomic_inc(&m->users);
@@ -471,9 +476,16 @@ static void llmos_model_describe(const struct llmos_model *m, struct llmos_model
 	e->mode = m->mode;
 }
 
-/* Snapshot up to cap entries under the lock; *count gets the total. */
+/*
+ * Snapshot up to cap entries under the lock; *count gets the total.  A
+ * caller sees the models it may open (all, with CAP_SYS_ADMIN or DAC
+ * override), as a directory listing shows what its mode admits.
+ */
 static struct llmos_model_entry *llmos_models_snapshot(u32 cap, u32 *count, u32 *filled)
 {
+	bool all = has_capability_noaudit(current, CAP_SYS_ADMIN) ||
+		   has_capability_noaudit(current, CAP_DAC_READ_SEARCH) ||
+		   has_capability_noaudit(current, CAP_DAC_OVERRIDE);
 	struct llmos_model_entry *buf = NULL;
 	struct llmos_model *m;
 	u32 n = 0;
@@ -486,6 +498,8 @@ static struct llmos_model_entry *llmos_models_snapshot(u32 cap, u32 *count, u32 
 	}
 	mutex_lock(&llmos_models_lock);
 	list_for_each_entry(m, &llmos_models, node) {
+		if (!all && !llmos_model_mode_admits(m))
+			continue;
 		if (n < cap)
 			llmos_model_describe(m, &buf[n]);
 		n++;

@@ -19,6 +19,7 @@
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/user_namespace.h>
 
 #include "llmos_internal.h"
 #include "llmos_sched_core.h"
@@ -44,10 +45,10 @@ static unsigned int starve_ms = 250;
 module_param(starve_ms, uint, 0644);
 MODULE_PARM_DESC(starve_ms, "a request waiting longer than this goes before any class (default 250)");
 
-static unsigned int max_procs_per_uid = 256;
+static unsigned int max_procs_per_uid = 64;
 module_param(max_procs_per_uid, uint, 0644);
 MODULE_PARM_DESC(max_procs_per_uid,
-		 "process entries one user may hold in the scheduler (default 256; CAP_SYS_NICE: no limit)");
+		 "process entries one user may hold in the scheduler (default 64; CAP_SYS_NICE: no limit)");
 
 #define CHARGE_FLOOR_NS 10000 /* so very short steps still count */
 #define AGED_SHARE 10          /* aging takes at most 1/AGED_SHARE of slot time */
@@ -65,6 +66,25 @@ static void count_wait(struct llmos_sched_counters *c, u64 wait_ns)
 	c->grants++;
 	c->wait_us_total += us;
 	c->wait_hist[b]++;
+}
+
+/**
+ * llmos_sched_account_uid() - the user a process's entry counts against.
+ * @cred: the process's credentials.
+ *
+ * Its uid; but inside a user namespace, the owner of the outermost one
+ * below the initial namespace, so that a user cannot escape the per-user
+ * limit by mapping itself to many ids.
+ */
+kuid_t llmos_sched_account_uid(const struct cred *cred)
+{
+	const struct user_namespace *ns = cred->user_ns;
+
+	if (ns == &init_user_ns)
+		return cred->uid;
+	while (ns->parent != &init_user_ns)
+		ns = ns->parent;
+	return ns->owner;
 }
 
 static unsigned int procs_of_uid_locked(kuid_t uid)
@@ -87,7 +107,8 @@ static unsigned int procs_of_uid_locked(kuid_t uid)
  *
  * Entries nobody needs are pruned before a new one is counted, so the dead
  * never fill the table; one user holds at most max_procs_per_uid entries,
- * so no user can fill it for the others.
+ * so no user can fill it for the others; and the table's own bound does
+ * not apply to CAP_SYS_NICE, so administrators' services always get in.
  *
  * Return: the entry, or ERR_PTR(-ENOMEM) (no @prealloc) or ERR_PTR(-ENOSPC).
  */
@@ -105,8 +126,8 @@ struct llmos_sched_proc *llmos_sched_proc_get_locked(struct pid *pid, kuid_t uid
 	if (!*prealloc)
 		return ERR_PTR(-ENOMEM);
 	llmos_sched_prune_locked(gone);
-	if (llmos_sched_nprocs >= LLMOS_SCHED_MAX_PROCS ||
-	    (!uncapped && procs_of_uid_locked(uid) >= READ_ONCE(max_procs_per_uid)))
+	if (!uncapped && (llmos_sched_nprocs >= LLMOS_SCHED_MAX_PROCS ||
+			  procs_of_uid_locked(uid) >= READ_ONCE(max_procs_per_uid)))
 		return ERR_PTR(-ENOSPC);
 	p = *prealloc;
 	*prealloc = NULL;
@@ -358,24 +379,31 @@ void llmos_sched_release_locked(struct llmos_job *job, u64 now)
 	hrtimer_try_to_cancel(&job->lease); /* a running callback sees the job idle */
 }
 
+/*
+ * The lease ran out, unless a release and a new grant came since the timer
+ * fired, or lease_ms was raised meanwhile: then it waits for the rest.
+ */
 static enum hrtimer_restart lease_expired(struct hrtimer *timer)
 {
 	struct llmos_job *job = container_of(timer, struct llmos_job, lease);
-	u64 now;
+	enum hrtimer_restart ret = HRTIMER_NORESTART;
+	u64 now, lease;
 
 	spin_lock(&llmos_sched_lock);
 	now = ktime_get_ns(); /* under the lock: no stamp taken later by others */
-	/* A release and a new grant may have come since the timer fired. */
-	if (job->state == LLMOS_JOB_HELD &&
-	    now - job->grant_ns >= (u64)READ_ONCE(lease_ms) * NSEC_PER_MSEC) {
+	lease = (u64)READ_ONCE(lease_ms) * NSEC_PER_MSEC;
+	if (job->state == LLMOS_JOB_HELD && now - job->grant_ns >= lease) {
 		llmos_sched_release_locked(job, now);
 		job->revoked = true;
 		job->proc->stats.revocations++;
 		llmos_class_stats[job->queued_class].revocations++;
 		llmos_sched_dispatch_locked(now);
+	} else if (job->state == LLMOS_JOB_HELD && !hrtimer_is_queued(timer)) {
+		hrtimer_forward_now(timer, ns_to_ktime(job->grant_ns + lease - now));
+		ret = HRTIMER_RESTART;
 	}
 	spin_unlock(&llmos_sched_lock);
-	return HRTIMER_NORESTART;
+	return ret;
 }
 
 void llmos_sched_job_init(struct llmos_job *job)

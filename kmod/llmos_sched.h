@@ -32,7 +32,7 @@ struct llmos_sched_counters {
 struct llmos_sched_proc {
 	struct list_head node;      /* in llmos_sched_procs */
 	struct pid *pid;            /* its thread group; referenced */
-	kuid_t uid;                 /* its user when the entry was made (per-user limit) */
+	kuid_t uid;                 /* the user it counts against (llmos_sched_account_uid) */
 	u32 ceiling;                /* highest class (lowest number) its jobs may use */
 	u32 weight;                 /* default weight of its jobs */
 	bool pinned;                /* set by SCHED_SET_PRIO: kept while the process lives */

@@ -63,7 +63,7 @@ static int job_attach(struct llmos_job *job)
 	struct llmos_sched_proc *prealloc = kzalloc(sizeof(*prealloc), GFP_KERNEL_ACCOUNT), *p;
 	struct pid *pid = get_task_pid(current, PIDTYPE_TGID);
 	bool uncapped = has_capability_noaudit(current, CAP_SYS_NICE);
-	kuid_t uid = current_uid();
+	kuid_t uid = llmos_sched_account_uid(current_cred());
 	LIST_HEAD(gone);
 	int ret = 0;
 
@@ -395,7 +395,7 @@ static bool same_owner(struct task_struct *t)
 /*
  * May the caller set this ceiling and weight on pid's process?  A class
  * above NORMAL, a weight above the default or another user's process needs
- * CAP_SYS_NICE.  *uid gets the process's uid, whose entries it counts in.
+ * CAP_SYS_NICE.  *uid gets the user the process's entry counts against.
  */
 static int prio_allowed(struct pid *pid, const struct llmos_sched_prio *arg, kuid_t *uid)
 {
@@ -407,7 +407,9 @@ static int prio_allowed(struct pid *pid, const struct llmos_sched_prio *arg, kui
 	if ((arg->sched_class < LLMOS_CLASS_NORMAL || arg->weight > LLMOS_WEIGHT_DEFAULT ||
 	     !same_owner(task)) && !capable(CAP_SYS_NICE))
 		ret = -EPERM;
-	*uid = task_uid(task);
+	rcu_read_lock();
+	*uid = llmos_sched_account_uid(__task_cred(task));
+	rcu_read_unlock();
 	put_task_struct(task);
 	return ret;
 }
@@ -464,10 +466,17 @@ static void fill_stat(struct llmos_sched_stat *s, const struct llmos_sched_count
 	memcpy(s->wait_hist, c->wait_hist, sizeof(s->wait_hist));
 }
 
-/* Copy the counters under the lock; procs gets up to cap process entries. */
+/*
+ * Copy the counters under the lock; procs gets up to cap process entries:
+ * the caller's user's own, or everyone's for CAP_SYS_NICE or CAP_SYS_ADMIN
+ * (others' grants and waits would tell when their inference runs).
+ */
 static void snapshot_stats(struct llmos_sched_stats *arg, struct llmos_sched_stat *procs,
 			   u32 cap)
 {
+	bool all = has_capability_noaudit(current, CAP_SYS_NICE) ||
+		   has_capability_noaudit(current, CAP_SYS_ADMIN);
+	kuid_t me = llmos_sched_account_uid(current_cred());
 	struct llmos_sched_proc *p;
 	LIST_HEAD(gone);
 	u32 n = 0;
@@ -482,6 +491,8 @@ static void snapshot_stats(struct llmos_sched_stats *arg, struct llmos_sched_sta
 		fill_stat(&arg->classes[c], &llmos_class_stats[c]);
 	}
 	list_for_each_entry(p, &llmos_sched_procs, node) {
+		if (!all && !uid_eq(p->uid, me))
+			continue;
 		if (n < cap) {
 			memset(&procs[n], 0, sizeof(procs[n]));
 			procs[n].pid = pid_vnr(p->pid);

@@ -7,6 +7,7 @@
 #ifndef LLMOS_SCHED_CORE_H
 #define LLMOS_SCHED_CORE_H
 
+#include <linux/cred.h>
 #include <linux/spinlock.h>
 
 #include "llmos_sched.h"
@@ -21,6 +22,7 @@ extern unsigned int llmos_sched_busy;
 extern unsigned int llmos_sched_nprocs;
 
 unsigned int llmos_sched_slots(void);
+kuid_t llmos_sched_account_uid(const struct cred *cred);
 struct llmos_sched_proc *llmos_sched_proc_get_locked(struct pid *pid, kuid_t uid, bool uncapped,
 						     struct llmos_sched_proc **prealloc,
 						     struct list_head *gone);

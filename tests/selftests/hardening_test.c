@@ -10,7 +10,8 @@
  *  3. Jobs are charged to the caller's memory cgroup; a file holds at most
  *     256 jobs.
  *  4. Dead processes never fill the scheduler's process table, and one user
- *     cannot fill it for the others (max_procs_per_uid).
+ *     cannot fill it for the others (max_procs_per_uid), not even with the
+ *     ids of a user namespace.
  *  5. A weight above the default needs CAP_SYS_NICE.
  *  6. Argument structs larger than a page are refused (-E2BIG).
  *  7. A MODEL_OPEN/CREATE whose handle cannot be copied back publishes nothing.
@@ -33,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -424,6 +426,95 @@ TEST(one_user_cannot_fill_the_table)
 	close(go[1]);
 }
 
+static int write_str(const char *path, const char *str)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, str, strlen(str)) != (ssize_t)strlen(str))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Inside a user namespace every id maps to another kernel uid, so the
+ * per-user limit counts the namespace's owner instead: four processes with
+ * four ids of one namespace (owned by root here) are one user, and with
+ * max_procs_per_uid at 3 the fourth JOB_CREATE gets -ENOSPC.
+ */
+TEST(user_namespace_ids_count_as_its_owner)
+{
+	long long old = read_ll(PARAM_DIR "max_procs_per_uid");
+	int up[2], down[2], res[2];
+	char path[64], c, got[5] = "";
+	pid_t child;
+
+	ASSERT_LT(0, old);
+	ASSERT_EQ(0, pipe(up));
+	ASSERT_EQ(0, pipe(down));
+	ASSERT_EQ(0, pipe(res));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		pid_t kids[4];
+		int i;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		c = unshare(CLONE_NEWUSER) ? 'u' : 'k';
+		if (write(up[1], &c, 1) != 1 || c == 'u' || read(down[0], &c, 1) != 1)
+			_exit(1);
+		for (i = 0; i < 4; i++) {
+			kids[i] = fork();
+			if (kids[i] == 0) {
+				__u32 id;
+				int fd, ret;
+
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				if (setresgid(i + 1, i + 1, i + 1) || setresuid(i + 1, i + 1, i + 1))
+					_exit(1);
+				fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+				ret = fd < 0 ? -errno : job_create(fd, LLMOS_CLASS_NORMAL, 0, &id);
+				c = ret == 0 ? 'o' : ret == -ENOSPC ? 'n' : 'x';
+				if (write(res[1], &c, 1) != 1)
+					_exit(2);
+				pause();
+				_exit(0);
+			}
+			if (read(res[0], &c, 1) != 1) /* one at a time, in order */
+				_exit(3);
+			if (write(up[1], &c, 1) != 1)
+				_exit(4);
+		}
+		for (i = 0; i < 4; i++)
+			kill(kids[i], SIGKILL);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(up[0], &c, 1));
+	if (c == 'u') {
+		wait_code(child);
+		SKIP(return, "no user namespaces in this kernel");
+	}
+	ASSERT_EQ(0, write_ll(PARAM_DIR "max_procs_per_uid", 3));
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", child);
+	ASSERT_EQ(0, write_str(path, "0 200000 100"));
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", child);
+	ASSERT_EQ(0, write_str(path, "0 200000 100"));
+	ASSERT_EQ(1, write(down[1], "g", 1));
+	for (c = 0; c < 4; c++)
+		ASSERT_EQ(1, read(up[0], &got[(int)c], 1));
+	EXPECT_EQ(0, wait_code(child));
+	write_ll(PARAM_DIR "max_procs_per_uid", old);
+	EXPECT_STREQ("ooon", got);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+	close(res[0]);
+	close(res[1]);
+}
+
 /* ---- 5. weights ---- */
 
 TEST(weight_above_default_needs_cap_sys_nice)
@@ -659,6 +750,89 @@ TEST(unload_never_succeeds_while_opened)
 	TH_LOG("%d generations, %d opens", gen, atomic_load(&r.opens));
 	EXPECT_EQ(0, r.err);
 	EXPECT_EQ(0, atomic_load(&r.violations));
+	close(fd);
+}
+
+/* ---- found by review: the lease, and what others can see ---- */
+
+/*
+ * An administrator raises lease_ms while a grant is held: the grant is then
+ * revoked at the new lease's end, not never (the timer, armed for the old
+ * one, waits for the rest).
+ */
+TEST(lease_raised_while_held_still_expires)
+{
+	long long old = read_ll(PARAM_DIR "lease_ms");
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	struct llmos_sched_stat me;
+	__u32 job;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, old);
+	ASSERT_EQ(0, write_ll(PARAM_DIR "lease_ms", 100));
+	ASSERT_EQ(0, job_create(fd, LLMOS_CLASS_NORMAL, 0, &job));
+	ASSERT_EQ(0, step_ioctl(fd, job, 0));
+	ASSERT_EQ(0, write_ll(PARAM_DIR "lease_ms", 400));
+	usleep(1500 * 1000); /* the hold under test: past both leases */
+	ASSERT_EQ(1, get_proc(fd, getpid(), &me));
+	EXPECT_EQ(0U, me.held);
+	EXPECT_EQ(1ULL, me.revocations);
+	EXPECT_EQ(-ETIME, step_ioctl(fd, job, 0));
+	write_ll(PARAM_DIR "lease_ms", old);
+	close(fd);
+}
+
+/*
+ * An unprivileged user sees its own processes in SCHED_STATS (others'
+ * grants and waits would tell when their inference runs) and the models
+ * its mode admits in MODEL_LIST; MODEL_OPEN of a model it may not read says
+ * -EACCES whatever the model's state.
+ */
+TEST(unprivileged_callers_see_only_their_own)
+{
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	__u64 off;
+	__u32 job, h;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	m_unload(fd, "ht-private", LLMOS_UNLOAD_WHEN_UNUSED);
+	m_unload(fd, "ht-public", LLMOS_UNLOAD_WHEN_UNUSED);
+	ASSERT_EQ(0, job_create(fd, LLMOS_CLASS_NORMAL, 0, &job)); /* root's entry */
+	ASSERT_EQ(0, make_sealed(fd, "ht-public", 1));
+	ASSERT_EQ(0, m_create(fd, "ht-private", 65536, 0600, &h, &off)); /* still loading */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct llmos_sched_stats st;
+		struct llmos_sched_stat procs[8];
+		int ufd;
+		__u32 ujob;
+
+		if (drop_privs(USER_A, USER_A))
+			_exit(1);
+		ufd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (ufd < 0 || job_create(ufd, LLMOS_CLASS_NORMAL, 0, &ujob))
+			_exit(2);
+		memset(&st, 0, sizeof(st));
+		st.procs = (__u64)(uintptr_t)procs;
+		st.capacity = 8;
+		if (do_ioctl(ufd, LLMOS_CMD_SCHED_STATS, &st))
+			_exit(3);
+		if (st.count != 1 || procs[0].pid != getpid())
+			_exit(4);
+		if (st.classes[LLMOS_CLASS_NORMAL].jobs < 2) /* class totals stay global */
+			_exit(5);
+		if (m_find(ufd, "ht-public", NULL) != 1 || m_find(ufd, "ht-private", NULL) != 0)
+			_exit(6);
+		if (m_open(ufd, "ht-private", NULL, NULL, NULL) != -EACCES)
+			_exit(7);
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_code(pid));
+	EXPECT_EQ(1, m_find(fd, "ht-private", NULL)); /* root sees every model */
+	EXPECT_EQ(0, m_close(fd, h));
+	EXPECT_EQ(0, m_unload(fd, "ht-public", 0));
 	close(fd);
 }
 
