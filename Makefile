@@ -135,6 +135,8 @@ check-deps:
 # build/debug/ for the debug kernel (KERNEL=debug).  Kbuild rebuilds every
 # object when the kernel changes, as their command lines differ.
 ifeq ($(KERNEL),debug)
+# Built (once, cached) the first time it is needed.
+KDIR_DEBUG ?= $(shell tools/debug-kernel/build)
 MOD_KDIR = $(KDIR_DEBUG)
 MOD_OUT = $(BUILD)/debug/llmos.ko
 else
@@ -142,7 +144,7 @@ MOD_KDIR = $(KDIR)
 MOD_OUT = $(BUILD)/llmos.ko
 endif
 module: check-deps
-	@test -n "$(MOD_KDIR)" || { echo "error: no debug kernel: run tools/setup-deps"; exit 1; }
+	@test -n "$(MOD_KDIR)" || { echo "error: the debug kernel did not build (tools/debug-kernel/build)"; exit 1; }
 	$(Q)$(MAKE) -C $(MOD_KDIR) M=$(CURDIR) $(if $(Q),,V=1) modules
 	@mkdir -p $(dir $(MOD_OUT))
 	$(Q)cp llmos.ko $(MOD_OUT)
@@ -177,8 +179,10 @@ vm-test: module selftests tools
 # The debug kernel is slower (KASAN, lockdep): longer timeout; then the
 # fuzzer for FUZZ_SECONDS (a seed reproduces a run: FUZZ_SEED=...).
 vm-test-debug: selftests tools
-	$(Q)$(MAKE) --no-print-directory module KERNEL=debug
-	$(Q)BUILD=$(BUILD) tools/vm-run --kernel debug --timeout $$(( 1500 + $(FUZZ_SECONDS) )) \
+	$(Q)kdir=$$(tools/debug-kernel/build) && \
+	$(MAKE) --no-print-directory module KERNEL=debug KDIR_DEBUG=$$kdir && \
+	BUILD=$(BUILD) VM_KERNEL_DEBUG=$$kdir/arch/x86/boot/bzImage \
+		tools/vm-run --kernel debug --timeout $$(( 1500 + $(FUZZ_SECONDS) )) \
 		$(VM_FILES) -- sh run-all $(notdir $(SELFTESTS)) compat32_test \
 		"killstorm -n $(KILLSTORM_CLIENTS)" \
 		"uapi_fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)"
