@@ -240,6 +240,8 @@ static void *some_arg(struct rng *r, struct arena *a, uint32_t size, unsigned ch
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 struct counts {
 	atomic_ullong ops;
+	atomic_ullong injected; /* operations run with an allocation failure armed */
+	atomic_int no_fail_nth; /* a thread found no /proc/thread-self/fail-nth */
 	atomic_ullong tried[NR_COMMANDS], succeeded[NR_COMMANDS]; /* ioctls of known commands */
 };
 
@@ -373,6 +375,8 @@ static void fork_child(struct thread *t)
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		t->ring_ok[0] = t->ring_ok[1] = 0; /* the parent's rings are not ours to use */
+		/* The inherited fail-nth file is the parent thread's: arm our own. */
+		t->fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 		for (i = 0; i < 20; i++)
 			one_op(t);
 		_exit(0);
@@ -436,6 +440,8 @@ static void one_op(struct thread *t)
 
 		if (pwrite(t->fail_nth_fd, nth, n, 0) != n)
 			t->fail_nth_fd = -1;
+		else
+			atomic_fetch_add(&w->counts->injected, 1);
 	}
 	if (chance(&t->r, 50)) { /* an ioctl's size is in its number */
 		int ret = ioctl(fd, (cmd & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT)) |
@@ -455,6 +461,8 @@ static void *thread_main(void *arg)
 	struct thread *t = arg;
 
 	t->fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (t->fail_nth_fd < 0)
+		atomic_store(&t->w->counts->no_fail_nth, 1);
 	for (;;)
 		one_op(t);
 	return NULL;
@@ -518,7 +526,41 @@ static pid_t spawn(const struct options *o, int index, unsigned int gen, struct 
 
 	if (pid == 0)
 		worker_main(index, seed, o->threads, index % 2 == 0, counts);
+	if (pid < 0)
+		ksft_exit_fail_msg("fork: %s\n", strerror(errno));
 	return pid;
+}
+
+/* Kill a worker and reap it; 1 if it died of that SIGKILL, 0 if it had ended by itself. */
+static int kill_worker(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	if (waitpid(pid, &status, 0) != pid)
+		return 0;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		return 1;
+	printf("# worker %d ended by itself: status 0x%x\n", pid, status);
+	return 0;
+}
+
+/* Every command but JOB_WATCH (uring_cmd only) must have succeeded as an ioctl. */
+static int every_command_succeeded(const struct counts *c)
+{
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; i < NR_COMMANDS; i++) {
+		unsigned long long tried = atomic_load(&c->tried[i]);
+		unsigned long long good = atomic_load(&c->succeeded[i]);
+
+		printf("# ioctl nr 0x%02x: %llu tried, %llu succeeded\n", _IOC_NR(commands[i]),
+		       tried, good);
+		if (commands[i] != LLMOS_CMD_JOB_WATCH && !good)
+			ok = 0;
+	}
+	return ok;
 }
 
 static void parse(int argc, char **argv, struct options *o)
@@ -603,13 +645,12 @@ int main(int argc, char **argv)
 	struct options o;
 	struct counts *counts;
 	struct rng r;
-	size_t c;
 	double end;
-	int fd, i, ret;
+	int fd, i, ret, self_ended = 0;
 
 	parse(argc, argv, &o);
 	ksft_print_header();
-	ksft_set_plan(2);
+	ksft_set_plan(5);
 	printf("# seed %llu, %d s, %d workers of %d threads\n", (unsigned long long)o.seed,
 	       o.seconds, o.workers, o.threads);
 	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
@@ -628,21 +669,22 @@ int main(int argc, char **argv)
 	while (time(NULL) < end) {
 		usleep(50000 + below(&r, 250000));
 		i = below(&r, o.workers);
-		kill(pids[i], SIGKILL);
-		waitpid(pids[i], NULL, 0);
+		self_ended += !kill_worker(pids[i]);
 		kills++;
 		pids[i] = spawn(&o, i, gen++, counts);
 	}
-	for (i = 0; i < o.workers; i++) {
-		kill(pids[i], SIGKILL);
-		waitpid(pids[i], NULL, 0);
-	}
-	printf("# %llu operations, %u workers killed and replaced\n",
-	       (unsigned long long)atomic_load(&counts->ops), kills);
-	for (c = 0; c < NR_COMMANDS; c++)
-		printf("# ioctl nr 0x%02x: %llu tried, %llu succeeded\n", _IOC_NR(commands[c]),
-		       (unsigned long long)atomic_load(&counts->tried[c]),
-		       (unsigned long long)atomic_load(&counts->succeeded[c]));
+	for (i = 0; i < o.workers; i++)
+		self_ended += !kill_worker(pids[i]);
+	printf("# %llu operations (%llu with an allocation failure armed), %u workers killed "
+	       "and replaced\n", (unsigned long long)atomic_load(&counts->ops),
+	       (unsigned long long)atomic_load(&counts->injected), kills);
+	ksft_test_result(!self_ended, "every worker ran until killed\n");
+	ksft_test_result(o.seconds < 20 || every_command_succeeded(counts),
+			 "every command got through its checks at least once\n");
+	/* On a kernel with fault injection, the fuzz must have used it. */
+	ksft_test_result(access("/sys/kernel/debug/failslab", F_OK) ||
+				 (!atomic_load(&counts->no_fail_nth) && atomic_load(&counts->injected)),
+			 "allocation failures were injected where the kernel can\n");
 	cleanup_models(fd);
 	write_ll(PARAM_DIR "lease_ms", lease);
 	write_ll(PARAM_DIR "slots", slots);

@@ -4,9 +4,13 @@
  * at random points: mid-load (allocating or writing a model), holding a
  * grant, queued for one (by uring_cmd or a blocking ioctl), with models
  * mapped, with watches armed, several at once and in several threads.
- * Afterwards no job, queued request, grant, process entry, model or pinned
- * page may be left (SCHED_STATS and sysfs); the VM's runner then checks that
- * rmmod works and, on the debug kernel, that kmemleak found nothing.
+ * Half the clients are killed a random time after they start (anywhere in
+ * their set-up), half a random time after they report reaching their state.
+ * Every client must die of the SIGKILL (not of its own error), at least a
+ * quarter must have reached their state, and afterwards no job, queued
+ * request, grant, process entry, model or pinned page may be left
+ * (SCHED_STATS and sysfs); the VM's runner then checks that rmmod works and,
+ * on the debug kernel, that kmemleak found nothing.
  *
  *   killstorm [-n CLIENTS] [-w WAVE] [-s SEED]
  */
@@ -50,6 +54,14 @@ static const char *const kind_name[K_NR] = {
 	"loading", "holding", "queued-ioctl", "mapped", "watching", "threads",
 };
 
+/* Shared with the clients: reached[i] is set once client i is in its state. */
+static volatile unsigned char *reached;
+
+static void mark_reached(int idx)
+{
+	reached[idx] = 1;
+}
+
 static unsigned int rnd(unsigned int *s)
 {
 	*s = *s * 1103515245u + 12345u;
@@ -69,11 +81,12 @@ static void do_loading(int fd, int idx)
 	p = m_map(fd, off, LOAD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
 	if (p == MAP_FAILED)
 		return;
+	mark_reached(idx);
 	for (;;)
 		memset(p, idx, LOAD_SIZE);
 }
 
-static void do_holding(int fd, int watch)
+static void do_holding(int fd, int watch, int idx)
 {
 	struct llmos_job_step st = { 0 }, wst = { 0 };
 	struct io_uring_sqe *sqe;
@@ -87,6 +100,8 @@ static void do_holding(int fd, int watch)
 	wst.job = job;
 	for (;;) {
 		sqe = io_uring_get_sqe(&ring);
+		if (!sqe)
+			return;
 		io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
 		sqe->cmd_op = LLMOS_CMD_JOB_STEP;
 		((struct llmos_uring_cmd *)sqe->cmd)->addr = (__u64)(uintptr_t)&st;
@@ -98,27 +113,31 @@ static void do_holding(int fd, int watch)
 		io_uring_cqe_seen(&ring, cqe);
 		if (watch) {
 			sqe = io_uring_get_sqe(&ring);
+			if (!sqe)
+				return;
 			io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
 			sqe->cmd_op = LLMOS_CMD_JOB_WATCH;
 			((struct llmos_uring_cmd *)sqe->cmd)->addr = (__u64)(uintptr_t)&wst;
 			((struct llmos_uring_cmd *)sqe->cmd)->len = sizeof(wst);
 			io_uring_submit(&ring);
 		}
+		mark_reached(idx); /* granted (and watching) */
 		usleep(2000); /* "computing" while holding */
 	}
 }
 
-static void do_queued_ioctl(int fd)
+static void do_queued_ioctl(int fd, int idx)
 {
 	__u32 job;
 
 	if (job_create(fd, LLMOS_CLASS_BACKGROUND, 0, &job))
 		return;
+	mark_reached(idx); /* about to wait in the ioctl */
 	for (;;)
 		step_ioctl(fd, job, LLMOS_STEP_RELEASE);
 }
 
-static void do_mapped(int fd)
+static void do_mapped(int fd, int idx)
 {
 	volatile unsigned char *p;
 	unsigned long sum = 0;
@@ -131,13 +150,14 @@ static void do_mapped(int fd)
 	p = m_map(fd, off, SHARED_SIZE, PROT_READ, MAP_SHARED);
 	if (p == MAP_FAILED)
 		return;
+	mark_reached(idx);
 	for (;;)
 		for (i = 0; i < SHARED_SIZE; i += 4096)
 			sum += p[i];
 }
 
 struct thread_arg {
-	int fd;
+	int fd, idx;
 	enum client_kind kind;
 };
 
@@ -146,13 +166,13 @@ static void *client_thread(void *arg)
 	struct thread_arg *a = arg;
 
 	if (a->kind == K_HOLDING)
-		do_holding(a->fd, 0);
+		do_holding(a->fd, 0, a->idx);
 	else if (a->kind == K_WATCHING)
-		do_holding(a->fd, 1);
+		do_holding(a->fd, 1, a->idx);
 	else if (a->kind == K_QUEUED_IOCTL)
-		do_queued_ioctl(a->fd);
+		do_queued_ioctl(a->fd, a->idx);
 	else
-		do_mapped(a->fd);
+		do_mapped(a->fd, a->idx);
 	for (;;)
 		pause();
 	return NULL;
@@ -175,21 +195,22 @@ static void run_client(enum client_kind kind, int idx, int unprivileged)
 		do_loading(fd, idx);
 		break;
 	case K_HOLDING:
-		do_holding(fd, 0);
+		do_holding(fd, 0, idx);
 		break;
 	case K_QUEUED_IOCTL:
-		do_queued_ioctl(fd);
+		do_queued_ioctl(fd, idx);
 		break;
 	case K_MAPPED:
-		do_mapped(fd);
+		do_mapped(fd, idx);
 		break;
 	case K_WATCHING:
-		do_holding(fd, 1);
+		do_holding(fd, 1, idx);
 		break;
-	default:
+	default: /* every thread marks the one flag: the last to get there counts */
 		for (i = 0; i < 4; i++) {
 			ta[i].fd = i % 2 ? fd : open(DEV_PATH, O_RDWR | O_CLOEXEC);
 			ta[i].kind = (enum client_kind)(K_HOLDING + i);
+			ta[i].idx = idx;
 			pthread_create(&t, NULL, client_thread, &ta[i]);
 		}
 		break;
@@ -204,11 +225,23 @@ static void usage(void)
 	exit(KSFT_FAIL);
 }
 
+/* Wait (up to 3 s) until client idx reached its state: 1, or 0 if it did not. */
+static int await_reached(int idx)
+{
+	int t;
+
+	for (t = 0; t < 3000 && !reached[idx]; t++)
+		usleep(1000);
+	return reached[idx];
+}
+
 int main(int argc, char **argv)
 {
-	int n = 1000, wave = 16, seed = (int)time(NULL), opt, fd, i, j, ret;
+	int n = 1000, wave = 16, seed = (int)time(NULL), opt, fd, i, j, ret, status;
+	int not_killed = 0, nreached = 0;
 	unsigned int kinds[K_NR] = { 0 }, s;
 	struct llmos_totals base, now;
+	enum client_kind wave_kind[64];
 	pid_t pids[64];
 	__u64 off;
 	__u32 h;
@@ -226,7 +259,10 @@ int main(int argc, char **argv)
 	if (n < 1 || wave < 1 || wave > 64)
 		usage();
 	ksft_print_header();
-	ksft_set_plan(2);
+	ksft_set_plan(4);
+	reached = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (reached == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
 	s = (unsigned int)seed;
 	printf("# %d clients in waves of %d, seed %d\n", n, wave, seed);
 	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
@@ -250,22 +286,40 @@ int main(int argc, char **argv)
 			int unpriv = rnd(&s) % 2;
 
 			kinds[kind]++;
+			wave_kind[j] = kind;
 			pids[j] = fork();
 			if (pids[j] < 0)
 				ksft_exit_fail_msg("fork: %s\n", strerror(errno));
 			if (pids[j] == 0)
 				run_client(kind, i + j, unpriv);
 		}
-		/* Kill each at a random point of its life: 0..40 ms after the wave began. */
+		/*
+		 * Half die anywhere in their set-up (0..40 ms after the wave
+		 * began), half 0..5 ms after reaching their state.
+		 */
 		for (j = 0; j < k; j++) {
-			usleep(rnd(&s) % (40000 / k + 1));
+			if (rnd(&s) % 2)
+				usleep(rnd(&s) % (40000 / k + 1));
+			else if (await_reached(i + j))
+				usleep(rnd(&s) % 5000);
 			kill(pids[j], SIGKILL);
 		}
-		for (j = 0; j < k; j++)
-			waitpid(pids[j], NULL, 0);
+		for (j = 0; j < k; j++) {
+			waitpid(pids[j], &status, 0);
+			if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+				not_killed++;
+				printf("# client %d (%s) ended by itself: status 0x%x\n", i + j,
+				       kind_name[wave_kind[j]], status);
+			}
+			nreached += reached[i + j];
+		}
 	}
 	for (i = 0; i < K_NR; i++)
 		printf("# %u clients %s\n", kinds[i], kind_name[i]);
+	printf("# %d clients reached their state before the kill\n", nreached);
+	ksft_test_result(not_killed == 0, "every client died of the SIGKILL\n");
+	ksft_test_result(nreached >= n / 4, "at least a quarter reached their state (%d of %d)\n",
+			 nreached, n);
 
 	/* Only the shared model is left, unused. */
 	base.models++;

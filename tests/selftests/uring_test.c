@@ -59,6 +59,14 @@ static int next_cqe(struct io_uring *ring, __u64 *ud)
 	return res;
 }
 
+/* Requests pid's process has queued now (-1 if it has no entry). */
+static int queued_of(int fd, pid_t pid)
+{
+	struct llmos_sched_stat p;
+
+	return get_proc(fd, pid, &p) == 1 ? (int)p.queued : -1;
+}
+
 /* Is a CQE there after a short wait?  (For "not yet granted".) */
 static int cqe_within(struct io_uring *ring, int ms)
 {
@@ -71,10 +79,13 @@ static int cqe_within(struct io_uring *ring, int ms)
 FIXTURE(uring) {
 	int fd;
 	__u32 holder; /* a job holding the only slot */
+	long long slots; /* the parameter as it was, restored in the teardown */
 };
 
 FIXTURE_SETUP(uring)
 {
+	self->slots = read_ll("/sys/module/llmos/parameters/slots");
+	ASSERT_LT(0, self->slots);
 	ASSERT_EQ(0, write_ll("/sys/module/llmos/parameters/slots", 1));
 	self->fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->fd);
@@ -85,6 +96,7 @@ FIXTURE_SETUP(uring)
 FIXTURE_TEARDOWN(uring)
 {
 	close(self->fd);
+	write_ll("/sys/module/llmos/parameters/slots", self->slots);
 }
 
 /* Steps wait for a grant; polled completion makes no sense: io_uring says -EOPNOTSUPP. */
@@ -117,7 +129,8 @@ static void step_waits_then_granted(struct __test_metadata *_metadata, int fd, _
 	prep_step(sqe, fd, &st, job, 0, 7);
 	sqe->flags |= sqe_flags;
 	ASSERT_EQ(1, io_uring_submit(ring));
-	EXPECT_FALSE(cqe_within(ring, 100)); /* queued behind the holder */
+	EXPECT_FALSE(cqe_within(ring, 100)); /* queued behind the holder... */
+	EXPECT_EQ(1, queued_of(fd, getpid())); /* ...as the module says */
 	ASSERT_EQ(0, step_ioctl(fd, holder, LLMOS_STEP_RELEASE_ONLY));
 	EXPECT_EQ(0, next_cqe(ring, &ud));
 	EXPECT_EQ(7ULL, ud);
@@ -194,6 +207,7 @@ TEST_F(uring, linked_sqes)
 	io_uring_sqe_set_data64(sqe, 2);
 	ASSERT_EQ(2, io_uring_submit(&ring));
 	EXPECT_FALSE(cqe_within(&ring, 100)); /* the NOP waits for the step */
+	EXPECT_EQ(1, queued_of(self->fd, getpid()));
 	ASSERT_EQ(0, step_ioctl(self->fd, self->holder, LLMOS_STEP_RELEASE_ONLY));
 	EXPECT_EQ(0, next_cqe(&ring, &ud));
 	EXPECT_EQ(1ULL, ud);
@@ -249,6 +263,8 @@ TEST_F(uring, exec_with_a_step_queued)
 		execl("/bin/sh", "sh", "-c", "exit 7", (char *)NULL);
 		_exit(4);
 	}
+	close(ready[1]);
+	close(go[0]);
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 	ASSERT_EQ(1, get_proc(self->fd, pid, &me));
 	EXPECT_EQ(1U, me.queued);
@@ -259,8 +275,6 @@ TEST_F(uring, exec_with_a_step_queued)
 		usleep(10000);
 	EXPECT_EQ(0, get_proc(self->fd, pid, &me));
 	close(ready[0]);
-	close(ready[1]);
-	close(go[0]);
 	close(go[1]);
 }
 

@@ -119,6 +119,11 @@ TEST_F(compat, model_roundtrip_and_mmap2)
 
 	if (geteuid())
 		SKIP(return, "needs root (MODEL_CREATE)");
+	memset(&u, 0, sizeof(u));
+	strcpy((char *)u.name, "compat32");
+	u.flags = LLMOS_UNLOAD_WHEN_UNUSED;
+	xioctl(self->fd, LLMOS_CMD_MODEL_UNLOAD, &u); /* a stale one from a failed run */
+	u.flags = 0;
 	memset(&c, 0, sizeof(c));
 	strcpy((char *)c.name, "compat32");
 	c.size = 65536;
