@@ -325,17 +325,21 @@ static void do_mmap(struct thread *t, int fd)
 	uint64_t off = ((uint64_t)below(&t->r, 6) << LLMOS_MMAP_SHIFT) +
 		       (uint64_t)below(&t->r, 20) * PAGE;
 	size_t len = (below(&t->r, 16) + 1) * PAGE;
+	int prot = PICK(&t->r, prots);
 	volatile unsigned char *p;
 	size_t i;
 
-	p = mmap(NULL, len, PICK(&t->r, prots), chance(&t->r, 80) ? MAP_SHARED : MAP_PRIVATE,
-		 fd, (off_t)off);
+	p = mmap(NULL, len, prot, chance(&t->r, 80) ? MAP_SHARED : MAP_PRIVATE, fd, (off_t)off);
 	if (p == MAP_FAILED)
 		return;
-	if (chance(&t->r, 50))
-		mprotect((void *)p, len, PROT_READ | PROT_WRITE);
-	/* Touch what the fault handler will give; a SIGBUS/SEGV is not ours to see. */
-	if (chance(&t->r, 30))
+	if (chance(&t->r, 50) && !mprotect((void *)p, len, PROT_READ | PROT_WRITE))
+		prot = PROT_READ | PROT_WRITE;
+	/*
+	 * Read what the fault handler gives, where the mapping is readable: a
+	 * mapping the module accepted must never fault (the worker would die
+	 * of it, and the run fail).
+	 */
+	if ((prot & PROT_READ) && chance(&t->r, 30))
 		for (i = 0; i < len && i < 2 * PAGE; i += PAGE)
 			(void)p[i];
 	if (chance(&t->r, 80))
@@ -495,6 +499,8 @@ static void worker_main(int index, uint64_t seed, int nthreads, int root, struct
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (!root && drop_privs(1000 + index, 1000))
 		_exit(1);
+	/* A changed uid makes /proc/self root's; dumpable gives it back (fail-nth). */
+	prctl(PR_SET_DUMPABLE, 1);
 	w.seed.s = seed;
 	if (arena_init(&w.arena))
 		_exit(2);
