@@ -100,8 +100,8 @@ static unsigned int procs_of_uid_locked(kuid_t uid)
 /**
  * llmos_sched_proc_get_locked() - the process's entry, made if need be.
  * @pid:      the process (thread group).
- * @uid:      the user it runs as, whose entries a new one counts in.
- * @uncapped: the caller has CAP_SYS_NICE: no per-user limit.
+ * @uid:      the user a new entry counts against (llmos_sched_account_uid()).
+ * @uncapped: the caller has CAP_SYS_NICE: neither the per-user nor the table's limit.
  * @prealloc: a zeroed entry to install; set to NULL when used.
  * @gone:     entries of dead processes pruned on the way, to free unlocked.
  *
