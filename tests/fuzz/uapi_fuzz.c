@@ -319,6 +319,45 @@ static void issue_uring(struct thread *t, int fd, unsigned int cmd, void *arg, u
 	reap(t, i, chance(&t->r, 50) ? 20 : 0);
 }
 
+/*
+ * A fatal fault in a worker says where it was: the mapping from
+ * /proc/self/maps, and whether it is a model mapping this thread was
+ * reading; then the worker dies of it (and the run fails).
+ */
+static __thread volatile unsigned char *touching;
+static __thread size_t touching_len;
+static __thread int touching_prot;
+
+static void print_mapping_of(unsigned long addr)
+{
+	static char maps[65536];
+	int fd = open("/proc/self/maps", O_RDONLY), len = 0, r;
+	unsigned long lo, hi;
+	char *line, *save;
+
+	while (fd >= 0 && (r = read(fd, maps + len, sizeof(maps) - 1 - len)) > 0)
+		len += r;
+	maps[len] = 0;
+	for (line = strtok_r(maps, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && addr >= lo && addr < hi)
+			printf("#   in %s\n", line);
+	fflush(stdout);
+}
+
+static void on_fatal_fault(int sig, siginfo_t *si, void *uc)
+{
+	unsigned char *a = si->si_addr;
+	int in = touching && a >= touching && a < touching + touching_len;
+
+	(void)uc;
+	printf("# worker %d: signal %d (code %d) at %p%s (prot %d)\n", getpid(), sig,
+	       si->si_code, si->si_addr, in ? ", in a model mapping being read" : "",
+	       in ? touching_prot : -1);
+	print_mapping_of((unsigned long)a);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void do_mmap(struct thread *t, int fd)
 {
 	static const int prots[] = { PROT_READ, PROT_READ | PROT_WRITE, PROT_WRITE, PROT_NONE };
@@ -339,9 +378,14 @@ static void do_mmap(struct thread *t, int fd)
 	 * mapping the module accepted must never fault (the worker would die
 	 * of it, and the run fail).
 	 */
-	if ((prot & PROT_READ) && chance(&t->r, 30))
+	if ((prot & PROT_READ) && chance(&t->r, 30)) {
+		touching = p;
+		touching_len = len;
+		touching_prot = prot;
 		for (i = 0; i < len && i < 2 * PAGE; i += PAGE)
 			(void)p[i];
+		touching = NULL;
+	}
 	if (chance(&t->r, 80))
 		munmap((void *)p, len);
 }
@@ -416,9 +460,16 @@ static void one_op(struct thread *t)
 	if (what < 10) {
 		int i = below(&t->r, 2), nfd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
 
+		/*
+		 * A new file in place of the old, atomically: other threads' fd
+		 * stays a /dev/llmos file (a close then a reopen would let a
+		 * ring of another thread take the number meanwhile).  The old
+		 * file is released, with its jobs and handles, once no call
+		 * still uses it.
+		 */
 		if (nfd >= 0) {
-			close(w->fds[i]); /* releases its jobs and handles */
-			w->fds[i] = nfd;
+			dup3(nfd, w->fds[i], O_CLOEXEC);
+			close(nfd);
 		}
 		return;
 	}
@@ -496,7 +547,11 @@ static void worker_main(int index, uint64_t seed, int nthreads, int root, struct
 	pthread_t tid;
 	int i;
 
+	struct sigaction sa = { .sa_sigaction = on_fatal_fault, .sa_flags = SA_SIGINFO };
+
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
 	if (!root && drop_privs(1000 + index, 1000))
 		_exit(1);
 	/* A changed uid makes /proc/self root's; dumpable gives it back (fail-nth). */
