@@ -5,9 +5,10 @@
 #   make module       llmos.ko against the VM kernel's headers (or KDIR=...)
 #   make module KERNEL=debug   the same against the debug kernel (build/debug/)
 #   make check        unit tests on the host
-#   make vm-test      selftests and scenarios inside the VM (needs tools/setup-deps once)
-#   make vm-test-debug  the same, then the UAPI fuzzer and the kill storm, in
-#                     the debug VM (KASAN, lockdep, kmemleak; FUZZ_SECONDS=60)
+#   make vm-test      selftests, scenarios and the kill storm inside the VM
+#                     (needs tools/setup-deps once)
+#   make vm-test-debug  the same, then the UAPI fuzzer, in the debug VM (KASAN,
+#                     lockdep, kmemleak; FUZZ_SECONDS=60, FUZZ_SEED=N)
 #   make check-san    unit tests again, with ASan and UBSan (build-san/)
 #   make test         check, check-san, vm-test and vm-test-debug
 #   make run          the README's main job: generate text (MODEL=, PROMPT=, N=)
