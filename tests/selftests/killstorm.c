@@ -89,7 +89,6 @@ static void do_loading(int fd, int idx)
 static void do_holding(int fd, int watch, int idx)
 {
 	struct llmos_job_step st = { 0 }, wst = { 0 };
-	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 	struct io_uring ring;
 	__u32 job;
@@ -99,28 +98,13 @@ static void do_holding(int fd, int watch, int idx)
 	st.job = job;
 	wst.job = job;
 	for (;;) {
-		sqe = io_uring_get_sqe(&ring);
-		if (!sqe)
-			return;
-		io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-		sqe->cmd_op = LLMOS_CMD_JOB_STEP;
-		((struct llmos_uring_cmd *)sqe->cmd)->addr = (__u64)(uintptr_t)&st;
-		((struct llmos_uring_cmd *)sqe->cmd)->len = sizeof(st);
 		st.flags = LLMOS_STEP_RELEASE;
-		io_uring_submit(&ring);
-		if (io_uring_wait_cqe(&ring, &cqe))
+		if (submit_cmd(&ring, fd, LLMOS_CMD_JOB_STEP, &st, sizeof(st)) ||
+		    io_uring_wait_cqe(&ring, &cqe))
 			return;
 		io_uring_cqe_seen(&ring, cqe);
-		if (watch) {
-			sqe = io_uring_get_sqe(&ring);
-			if (!sqe)
-				return;
-			io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-			sqe->cmd_op = LLMOS_CMD_JOB_WATCH;
-			((struct llmos_uring_cmd *)sqe->cmd)->addr = (__u64)(uintptr_t)&wst;
-			((struct llmos_uring_cmd *)sqe->cmd)->len = sizeof(wst);
-			io_uring_submit(&ring);
-		}
+		if (watch && submit_cmd(&ring, fd, LLMOS_CMD_JOB_WATCH, &wst, sizeof(wst)))
+			return;
 		mark_reached(idx); /* granted (and watching) */
 		usleep(2000); /* "computing" while holding */
 	}

@@ -121,6 +121,23 @@ static inline int wait_code(pid_t pid)
 	return -1;
 }
 
+/* Submit one uring_cmd with payload {addr, len} without waiting: 0 or -errno. */
+static inline int submit_cmd(struct io_uring *ring, int fd, __u32 op, void *arg, __u32 len)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct llmos_uring_cmd *pl;
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = op;
+	pl = (struct llmos_uring_cmd *)sqe->cmd;
+	pl->addr = (__u64)(uintptr_t)arg;
+	pl->len = len;
+	pl->reserved = 0;
+	return io_uring_submit(ring) == 1 ? 0 : -EIO;
+}
+
 /* Submit one uring_cmd with payload {addr, len, reserved} and return cqe->res. */
 static inline int uring_cmd(struct io_uring *ring, int fd, __u32 op, void *arg, __u32 len, __u32 reserved)
 {
