@@ -36,7 +36,7 @@ CFLAGS ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ALL_CFLAGS := -std=gnu11 $(WARNFLAGS) $(CFLAGS) $(SANFLAGS) -fPIC -pthread \
 	-Iinclude -Iinclude/uapi -Ilib -Ikernels -MMD -MP
-LDLIBS := -luring -lnuma -lm -pthread
+LDLIBS := -luring -lnuma -lpcre2-32 -lm -pthread
 
 ifeq ($(V),1)
 Q :=

@@ -121,6 +121,34 @@ static void feed_normal(struct llmos_detok *d, struct text_sink *s, const char *
 	}
 }
 
+/*
+ * A byte-level BPE piece: each character stands for one byte (GPT-2's
+ * alphabet); a character outside it is kept as it is.
+ */
+static void feed_byte_level(struct llmos_detok *d, struct text_sink *s, const char *p, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = u[i] < 0xc0 ? 1 : u[i] < 0xe0 ? 2 : u[i] < 0xf0 ? 3 : 4;
+		uint32_t cp = n == 1 ? u[i] : u[i] & (0x3fu >> (n - 1));
+		int byte;
+
+		if (n > len - i)
+			n = len - i;
+		for (size_t k = 1; k < n; k++)
+			cp = cp << 6 | (u[i + k] & 0x3fu);
+		byte = tokenizer_bpe_byte(cp);
+		if (byte >= 0) {
+			feed_byte(d, s, (unsigned char)byte);
+		} else {
+			for (size_t k = 0; k < n; k++)
+				feed_byte(d, s, u[i + k]);
+		}
+		i += n;
+	}
+}
+
 static void feed_raw(struct llmos_detok *d, struct text_sink *s, const char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -136,7 +164,10 @@ static void feed_token(struct llmos_detok *d, struct text_sink *s, int id)
 
 	switch (tok->types[id]) {
 	case LLMOS_TOKEN_NORMAL:
-		feed_normal(d, s, p, len, strip_space);
+		if (tok->merges)
+			feed_byte_level(d, s, p, len);
+		else
+			feed_normal(d, s, p, len, strip_space);
 		break;
 	case LLMOS_TOKEN_BYTE:
 		feed_byte(d, s, tok->byte_of[id]);

@@ -325,6 +325,59 @@ int llmos_model_load(struct llmos_model **out, const char *path)
 	}
 	fill_desc(m);
 	m->desc.add_bos = m->add_bos;
+	m->desc.add_eos = m->add_eos;
+	memcpy(m->desc.tokenizer, m->tok_kind, sizeof(m->desc.tokenizer));
+	*out = m;
+	return 0;
+}
+
+/* n_vocab of a file without tensors: the length of its token list. */
+static int count_vocab(struct llmos_model *m)
+{
+	const struct gguf_kv *tokens;
+
+	if (gguf_get_arr(m->gguf, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens) < 0)
+		return llmos_fail(-LLMOS_EFORMAT, "tokenizer: 'tokenizer.ggml.tokens' is missing");
+	if (tokens->v.arr.n < 1 || tokens->v.arr.n > (1u << 24))
+		return llmos_fail(-LLMOS_EFORMAT, "tokenizer: %llu tokens",
+				  (unsigned long long)tokens->v.arr.n);
+	m->hp.n_vocab = (int)tokens->v.arr.n;
+	return 0;
+}
+
+int llmos_model_load_vocab(struct llmos_model **out, const char *path)
+{
+	static const struct llmos_arch vocab_arch = { .name = "" };
+	struct llmos_model *m;
+	const char *name;
+	uint64_t len;
+	int ret;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return llmos_fail(-ENOMEM, "model: out of memory");
+	m->vocab_only = true;
+	m->arch = &vocab_arch;
+	ret = llmos_model_source_open(&m->src, path, &m->gguf);
+	if (!ret)
+		ret = count_vocab(m);
+	if (!ret)
+		ret = llmos_model_load_tokenizer(m);
+	if (ret < 0) {
+		llmos_model_free(m);
+		return ret;
+	}
+	m->desc.n_vocab = m->hp.n_vocab;
+	m->desc.bos = llmos_tokenizer_bos(m->tok);
+	m->desc.eos = llmos_tokenizer_eos(m->tok);
+	m->desc.add_bos = m->add_bos;
+	m->desc.add_eos = m->add_eos;
+	m->desc.vocab_only = 1;
+	memcpy(m->desc.tokenizer, m->tok_kind, sizeof(m->desc.tokenizer));
+	if (!gguf_get_str(m->gguf, "general.architecture", &name, &len))
+		snprintf(m->desc.arch, sizeof(m->desc.arch), "%.*s", (int)(len > 31 ? 31 : len),
+			 name);
 	*out = m;
 	return 0;
 }

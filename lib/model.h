@@ -97,7 +97,10 @@ struct llmos_model {
 	struct llmos_tokenizer *tok;
 	struct llmos_model_desc desc;
 	unsigned int tokenize_flags;  /* LLMOS_TOKENIZE_NO_SPACE_PREFIX from metadata */
-	bool add_bos;                 /* tokenizer.ggml.add_bos_token, default true */
+	bool add_bos;                 /* tokenizer.ggml.add_bos_token */
+	bool add_eos;                 /* tokenizer.ggml.add_eos_token */
+	bool vocab_only;              /* llmos_model_load_vocab(): no weights */
+	char tok_kind[16];            /* tokenizer.ggml.model */
 };
 
 /* model_tokenizer.c: the tokenizer described by the GGUF metadata. */

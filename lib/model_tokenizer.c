@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * model_tokenizer.c - build a model's tokenizer from its GGUF metadata and
- * expose tokenizing and streaming detokenizing through the public API.
+ * model_tokenizer.c - build a model's tokenizer from its GGUF metadata
+ * (SentencePiece "llama" or byte-level BPE "gpt2" with its pre-tokenizer,
+ * special token ids, end-of-generation tokens) and expose tokenizing and
+ * streaming detokenizing through the public API.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include "gguf.h"
 #include "internal.h"
 #include "model.h"
+#include "pretok.h"
 #include "tokenizer.h"
 
 struct tok_arrays {
@@ -28,21 +32,20 @@ static void free_arrays(struct tok_arrays *a)
 	free(a->types);
 }
 
+/* A token id key; dflt (-1: none) if absent or, as llama.cpp, out of range. */
 static int get_token_id(const struct llmos_model *m, const char *key, int dflt, int *out)
 {
 	uint32_t v;
 	int ret;
 
-	*out = dflt;
+	*out = dflt < m->hp.n_vocab ? dflt : -1;
 	if (!gguf_find_key(m->gguf, key))
 		return 0;
 	ret = gguf_get_u32(m->gguf, key, &v);
 	if (ret < 0)
 		return ret;
-	if (v >= (uint32_t)m->hp.n_vocab)
-		return llmos_fail(-LLMOS_EFORMAT, "tokenizer: '%s' = %u is not below the vocabulary "
-				  "size %d", key, v, m->hp.n_vocab);
-	*out = (int)v;
+	if (v < (uint32_t)m->hp.n_vocab)
+		*out = (int)v;
 	return 0;
 }
 
@@ -93,32 +96,196 @@ static int read_arrays(const struct llmos_model *m, struct tok_arrays *a)
 	return 0;
 }
 
-int llmos_model_load_tokenizer(struct llmos_model *m)
-{
-	struct tok_arrays a = { 0 };
-	int bos, eos, unk, ret;
-	const char *kind;
-	uint64_t len;
+/* What each tokenizer.ggml.model value means. */
+static const struct tok_kind {
+	const char *name;
+	bool bpe;
+	int bos, eos, unk; /* default ids */
+	bool add_bos;	   /* default of add_bos_token (BPE: the pre-tokenizer's) */
+} tok_kinds[] = {
+	{ "llama", false, 1, 2, 0, true },
+	{ "gpt2", true, 11, 11, -1, false },
+};
 
-	ret = gguf_get_str(m->gguf, "tokenizer.ggml.model", &kind, &len);
+static const struct tok_kind *find_kind(const char *name, uint64_t len)
+{
+	for (size_t i = 0; i < sizeof(tok_kinds) / sizeof(tok_kinds[0]); i++)
+		if (strlen(tok_kinds[i].name) == len && !memcmp(tok_kinds[i].name, name, len))
+			return &tok_kinds[i];
+	return NULL;
+}
+
+static int read_merges(const struct llmos_model *m, const char ***merges, size_t **lens,
+		       size_t *n)
+{
+	const struct gguf_kv *kv;
+	uint64_t len;
+	int ret = gguf_get_arr(m->gguf, "tokenizer.ggml.merges", GGUF_TYPE_STRING, &kv);
+
+	if (ret < 0)
+		return llmos_fail(-LLMOS_EFORMAT, "tokenizer: a gpt2 vocabulary needs "
+				  "'tokenizer.ggml.merges'");
+	*n = kv->v.arr.n;
+	*merges = calloc(*n ? *n : 1, sizeof(**merges));
+	*lens = calloc(*n ? *n : 1, sizeof(**lens));
+	if (!*merges || !*lens)
+		return llmos_fail(-ENOMEM, "tokenizer: out of memory");
+	for (uint64_t i = 0; i < *n; i++) {
+		if ((ret = gguf_arr_get_str(kv, i, &(*merges)[i], &len)))
+			return ret;
+		(*lens)[i] = len;
+	}
+	return 0;
+}
+
+static int find_pretok(const struct llmos_model *m, const struct llmos_pretok **out)
+{
+	const char *pre = NULL;
+	uint64_t len = 0;
+	char names[1024];
+
+	if (gguf_find_key(m->gguf, "tokenizer.ggml.pre") &&
+	    gguf_get_str(m->gguf, "tokenizer.ggml.pre", &pre, &len) < 0)
+		return llmos_fail(-LLMOS_EFORMAT, "tokenizer: 'tokenizer.ggml.pre' is not a string");
+	*out = llmos_pretok_find(pre, len);
+	if (*out)
+		return 0;
+	llmos_pretok_names(names, sizeof(names));
+	return llmos_fail(-LLMOS_EUNSUPPORTED, "tokenizer: pre-tokenizer '%.*s' is not supported "
+			  "(supported: %s)", (int)(len > 64 ? 64 : len), pre, names);
+}
+
+static int make_bpe(struct llmos_model *m)
+{
+	const struct llmos_pretok *pre;
+	const char **merges = NULL;
+	size_t *lens = NULL, n = 0;
+	int ret = find_pretok(m, &pre);
+
+	if (!ret)
+		ret = read_merges(m, &merges, &lens, &n);
+	if (!ret)
+		ret = llmos_tokenizer_set_bpe(m->tok, merges, lens, n, pre);
+	if (!ret && !gguf_find_key(m->gguf, "tokenizer.ggml.add_bos_token"))
+		m->add_bos = pre->add_bos;
+	free(merges);
+	free(lens);
+	return ret;
+}
+
+/*
+ * Tokens that end a generation, found by their text as llama.cpp finds
+ * them (metadata rarely lists them); each becomes a control token.
+ */
+static const char *const eog_texts[] = {
+	"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
+	"<EOT>", "<｜end▁of▁sentence｜>", "<|fim_pad|>", "<fim-pad>", "<PAD>", "<|fim_repo|>",
+	"<|repo_name|>", "<fim-repo>", "<REPO>", "<|file_sep|>",
+};
+static const char *const eog_keys[] = {
+	"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",
+	"tokenizer.ggml.eom_token_id",
+};
+
+static int mark_eog(struct llmos_model *m, int eos)
+{
+	int ret = eos >= 0 ? llmos_tokenizer_mark_eog(m->tok, eos) : 0;
+
+	for (size_t i = 0; i < sizeof(eog_keys) / sizeof(eog_keys[0]) && !ret; i++) {
+		int id;
+
+		ret = get_token_id(m, eog_keys[i], -1, &id);
+		if (!ret && id >= 0)
+			ret = llmos_tokenizer_mark_eog(m->tok, id);
+	}
+	for (size_t i = 0; i < sizeof(eog_texts) / sizeof(eog_texts[0]) && !ret; i++) {
+		int id = llmos_tokenizer_find(m->tok, eog_texts[i], strlen(eog_texts[i]));
+
+		if (id >= 0)
+			ret = llmos_tokenizer_mark_eog(m->tok, id);
+	}
+	return ret;
+}
+
+/*
+ * Phi-3's special tokens eat the whitespace after them, except <unk>, <s>
+ * and <|endoftext|> (llama.cpp sets this by the model's name).
+ */
+static void set_strip_attrs(struct llmos_model *m)
+{
+	static const char *const keep[] = { "<unk>", "<s>", "<|endoftext|>" };
+	char lower[128] = "";
+	const char *name;
+	uint64_t len;
+	int n = llmos_tokenizer_n_vocab(m->tok);
+
+	if (gguf_get_str(m->gguf, "general.name", &name, &len) == 0)
+		for (uint64_t i = 0; i < len && i + 1 < sizeof(lower); i++)
+			lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	if (!strstr(lower, "phi-3") && !strstr(lower, "phi3"))
+		return;
+	for (int id = 0; id < n; id++) {
+		int t = llmos_tokenizer_token_type(m->tok, id);
+
+		if (t == LLMOS_TOKEN_CONTROL || t == LLMOS_TOKEN_USER_DEFINED ||
+		    t == LLMOS_TOKEN_UNKNOWN)
+			llmos_tokenizer_set_strip(m->tok, id, 0, 1);
+	}
+	llmos_tokenizer_set_strip(m->tok, llmos_tokenizer_find(m->tok, "</s>", 4), 0, 1);
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		llmos_tokenizer_set_strip(m->tok, llmos_tokenizer_find(m->tok, keep[i],
+								       strlen(keep[i])), 0, 0);
+}
+
+static int read_kind(const struct llmos_model *m, const struct tok_kind **kind)
+{
+	const char *name;
+	uint64_t len;
+	int ret = gguf_get_str(m->gguf, "tokenizer.ggml.model", &name, &len);
+
 	if (ret < 0)
 		return llmos_fail(-LLMOS_EFORMAT, "tokenizer: 'tokenizer.ggml.model' is missing");
-	if (len != 5 || memcmp(kind, "llama", 5))
+	*kind = find_kind(name, len);
+	if (!*kind)
 		return llmos_fail(-LLMOS_EUNSUPPORTED, "tokenizer: model '%.*s' is not supported "
-				  "(supported: llama)", (int)(len > 32 ? 32 : len), kind);
-	if ((ret = get_token_id(m, "tokenizer.ggml.bos_token_id", 1, &bos)) ||
-	    (ret = get_token_id(m, "tokenizer.ggml.eos_token_id", 2, &eos)) ||
-	    (ret = get_token_id(m, "tokenizer.ggml.unknown_token_id", 0, &unk)))
+				  "(supported: llama, gpt2)", (int)(len > 32 ? 32 : len), name);
+	return 0;
+}
+
+int llmos_model_load_tokenizer(struct llmos_model *m)
+{
+	const struct tok_kind *kind;
+	struct tok_arrays a = { 0 };
+	int bos, eos, unk, ret;
+
+	if (!(ret = read_kind(m, &kind)))
+		snprintf(m->tok_kind, sizeof(m->tok_kind), "%s", kind->name);
+	if (ret ||
+	    (ret = get_token_id(m, "tokenizer.ggml.bos_token_id", kind->bos, &bos)) ||
+	    (ret = get_token_id(m, "tokenizer.ggml.eos_token_id", kind->eos, &eos)) ||
+	    (ret = get_token_id(m, "tokenizer.ggml.unknown_token_id", kind->unk, &unk)))
 		return ret;
-	m->add_bos = get_flag(m, "tokenizer.ggml.add_bos_token", true);
-	if (!get_flag(m, "tokenizer.ggml.add_space_prefix", true))
+	m->add_bos = get_flag(m, "tokenizer.ggml.add_bos_token", kind->add_bos);
+	m->add_eos = get_flag(m, "tokenizer.ggml.add_eos_token", false);
+	if (!get_flag(m, "tokenizer.ggml.add_space_prefix", !kind->bpe))
 		m->tokenize_flags |= LLMOS_TOKENIZE_NO_SPACE_PREFIX;
 	ret = read_arrays(m, &a);
 	if (!ret)
 		ret = llmos_tokenizer_create(&m->tok, m->hp.n_vocab, a.pieces, a.lens, a.scores,
 					     a.types, bos, eos, unk);
 	free_arrays(&a);
+	if (!ret && kind->bpe)
+		ret = make_bpe(m);
+	if (!ret)
+		ret = mark_eog(m, eos);
+	if (!ret)
+		set_strip_attrs(m);
 	return ret;
+}
+
+int llmos_token_is_eog(const struct llmos_model *m, int32_t token)
+{
+	return llmos_tokenizer_is_eog(m->tok, token);
 }
 
 size_t llmos_tokenize_bound(size_t text_len)
@@ -130,12 +297,21 @@ int llmos_model_tokenize(const struct llmos_model *m, const char *text, size_t l
 			 unsigned int flags, int32_t *ids, size_t max_ids)
 {
 	unsigned int f = m->tokenize_flags;
+	int n;
 
-	if (flags & ~LLMOS_TOKENIZE_BOS)
+	if (flags & ~(LLMOS_TOKENIZE_BOS | LLMOS_TOKENIZE_EOS | LLMOS_TOKENIZE_SPECIAL))
 		return llmos_fail(-EINVAL, "tokenize: unknown flags 0x%x", flags);
-	if (flags & LLMOS_TOKENIZE_BOS)
+	if ((flags & LLMOS_TOKENIZE_BOS) && llmos_tokenizer_bos(m->tok) >= 0)
 		f |= LLMOS_TOKENIZE_ADD_BOS;
-	return llmos_tokenize(m->tok, text, len, f, ids, max_ids);
+	if ((flags & LLMOS_TOKENIZE_EOS) && llmos_tokenizer_eos(m->tok) >= 0)
+		f |= LLMOS_TOKENIZE_ADD_EOS;
+	if (flags & LLMOS_TOKENIZE_SPECIAL)
+		f |= LLMOS_TOKENIZE_PARSE_SPECIAL;
+	n = llmos_tokenize(m->tok, text, len, f, ids, max_ids);
+	if (n > 0 && (size_t)n > max_ids)
+		return llmos_fail(-ENOSPC, "tokenize: the text has %d tokens, more than %zu", n,
+				  max_ids);
+	return n;
 }
 
 struct llmos_decoder {

@@ -93,6 +93,9 @@ int llmos_session_create(struct llmos_session **out, const struct llmos_model *m
 	int n_threads = 1, ret;
 
 	*out = NULL;
+	if (m->vocab_only)
+		return llmos_fail(-EINVAL, "session: the model was loaded without its weights "
+				  "(a vocabulary only)");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return llmos_fail(-ENOMEM, "session: out of memory");

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tokenizer.c - the vocabulary (pieces, scores, types and a hash index of
- * the pieces) and the queries on it.  Encoding is in tokenizer_spm.c and
- * decoding in detok.c.
+ * the pieces) and the queries on it.  Encoding starts in
+ * tokenizer_encode.c and decoding is in detok.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -142,7 +142,7 @@ static int check_args(int n_vocab, const char *const *pieces, const size_t *piec
 		return llmos_fail(-EINVAL, "tokenizer: bad vocabulary size %d", n_vocab);
 	if (!pieces)
 		return llmos_fail(-EINVAL, "tokenizer: no pieces");
-	if (bos_id < 0 || bos_id >= n_vocab || eos_id < 0 || eos_id >= n_vocab || unk_id < 0 ||
+	if (bos_id < -1 || bos_id >= n_vocab || eos_id < -1 || eos_id >= n_vocab || unk_id < -1 ||
 	    unk_id >= n_vocab)
 		return llmos_fail(-EINVAL, "tokenizer: BOS %d, EOS %d or UNK %d outside 0..%d",
 				  bos_id, eos_id, unk_id, n_vocab - 1);
@@ -237,6 +237,11 @@ int llmos_tokenizer_create(struct llmos_tokenizer **out, int n_vocab, const char
 		return err;
 	}
 	build_byte_fallback(tok);
+	err = tokenizer_specials_init(tok);
+	if (err) {
+		llmos_tokenizer_free(tok);
+		return err;
+	}
 	*out = tok;
 	return 0;
 }
@@ -252,12 +257,20 @@ void llmos_tokenizer_free(struct llmos_tokenizer *tok)
 	free(tok->types);
 	free(tok->byte_of);
 	free(tok->slots);
+	free(tok->attrs);
+	free(tok->specials);
+	tokenizer_bpe_free(tok);
 	free(tok);
 }
 
 int llmos_tokenizer_n_vocab(const struct llmos_tokenizer *tok)
 {
 	return tok->n_vocab;
+}
+
+int llmos_tokenizer_is_bpe(const struct llmos_tokenizer *tok)
+{
+	return tok->merges != NULL;
 }
 
 int llmos_tokenizer_bos(const struct llmos_tokenizer *tok)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tokenizer.h - the llama (SentencePiece-style) tokenizer and a streaming
- * detokenizer, giving the same ids as llama.cpp's SPM tokenizer.
+ * tokenizer.h - the tokenizers of GGUF vocabularies (llama's SentencePiece
+ * style and GPT-2's byte-level BPE) and a streaming detokenizer, giving
+ * the same ids and text as llama.cpp.
  *
  * The tokenizer is built from plain arrays (as a GGUF file stores them in
  * tokenizer.ggml.tokens / scores / token_type) and keeps its own copy, so
@@ -34,6 +35,7 @@ struct llmos_tokenizer;
  * @scores:      merge scores (higher merges first); NULL for all 0
  * @token_types: enum llmos_token_type values; NULL for all NORMAL
  *
+ * bos_id, eos_id and unk_id may be -1 for none.
  * Fails with -EINVAL on bad arguments (n_vocab <= 0, NULL pieces, special
  * ids out of range), -LLMOS_EFORMAT on a bad vocabulary (duplicate pieces,
  * unknown token types, a BYTE token not spelt <0xNN>), -ENOMEM.
@@ -43,6 +45,26 @@ int llmos_tokenizer_create(struct llmos_tokenizer **out, int n_vocab, const char
 			   const size_t *piece_lens, const float *scores,
 			   const int32_t *token_types, int bos_id, int eos_id, int unk_id);
 void llmos_tokenizer_free(struct llmos_tokenizer *tok);
+
+struct llmos_pretok;
+/*
+ * llmos_tokenizer_set_bpe() - make tok a byte-level BPE tokenizer: the
+ * merges ("first second", by rank) and the pre-tokenizer (pretok.h).
+ */
+int llmos_tokenizer_set_bpe(struct llmos_tokenizer *tok, const char *const *merges,
+			    const size_t *merge_lens, size_t n_merges,
+			    const struct llmos_pretok *pretok);
+/* Is it byte-level BPE? */
+int llmos_tokenizer_is_bpe(const struct llmos_tokenizer *tok);
+
+/*
+ * llmos_tokenizer_mark_eog() - token id ends a generation (an end-of-turn
+ * token); it becomes a CONTROL token if it was not.
+ */
+int llmos_tokenizer_mark_eog(struct llmos_tokenizer *tok, int id);
+int llmos_tokenizer_is_eog(const struct llmos_tokenizer *tok, int id);
+/* Whether special token id eats the whitespace before / after it. */
+void llmos_tokenizer_set_strip(struct llmos_tokenizer *tok, int id, int lstrip, int rstrip);
 
 int llmos_tokenizer_n_vocab(const struct llmos_tokenizer *tok);
 int llmos_tokenizer_bos(const struct llmos_tokenizer *tok);
@@ -65,19 +87,20 @@ int llmos_tokenizer_find(const struct llmos_tokenizer *tok, const char *piece, s
 /* Flags for llmos_tokenize(). */
 #define LLMOS_TOKENIZE_ADD_BOS (1u << 0)	 /* prepend the BOS token */
 #define LLMOS_TOKENIZE_NO_SPACE_PREFIX (1u << 1) /* GGUF add_space_prefix = false */
+#define LLMOS_TOKENIZE_ADD_EOS (1u << 2)	 /* append the EOS token */
+#define LLMOS_TOKENIZE_PARSE_SPECIAL (1u << 3)	 /* control tokens' texts are tokens */
 
 /*
  * llmos_tokenize() - the ids of len bytes of text (any bytes: NULs and
- * invalid UTF-8 included), as llama.cpp's llama_tokenize() gives them for a
- * "llama" vocabulary with parse_special off.  Writes at most max_ids ids
- * and returns how many the text has, like snprintf: call it again with a
- * larger array if the result exceeds max_ids.  Unlike llama.cpp, it does
- * not split user-defined (type 4) pieces out of the text first: for a
- * vocabulary that has some, ids around them may differ.  An empty text
- * gives just BOS (with LLMOS_TOKENIZE_ADD_BOS) or nothing.  Never more
- * than LLMOS_TOKENIZE_MAX_IDS(len) ids.  Fails with -EOVERFLOW or -ENOMEM.
+ * invalid UTF-8 included), as llama.cpp's llama_tokenize() gives them.
+ * Special tokens are split out of the text first: user-defined ones
+ * always, control ones with LLMOS_TOKENIZE_PARSE_SPECIAL.  Writes at most
+ * max_ids ids and returns how many the text has, like snprintf: call it
+ * again with a larger array if the result exceeds max_ids.  An empty text
+ * gives just BOS/EOS (as flagged) or nothing.  Never more than
+ * LLMOS_TOKENIZE_MAX_IDS(len) ids.  Fails with -EOVERFLOW or -ENOMEM.
  */
-#define LLMOS_TOKENIZE_MAX_IDS(len) (3 * ((size_t)(len) + 1) + 1)
+#define LLMOS_TOKENIZE_MAX_IDS(len) (8 * ((size_t)(len) + 1) + 2)
 int llmos_tokenize(const struct llmos_tokenizer *tok, const char *text, size_t len,
 		   unsigned int flags, int32_t *ids, size_t max_ids);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tokenizer_spm.c - encoding text as llama.cpp's SPM tokenizer does.
+ * tokenizer_spm.c - encoding text as llama.cpp's SPM tokenizer does, and
+ * the symbol-merging engine that its byte-level BPE shares.
  *
  * The text gets a leading space, spaces become "▁" (U+2581) and it is cut
  * into UTF-8 characters (a lead byte says how many bytes to take, without
@@ -12,6 +13,10 @@
  * (only unmerged characters can be) one byte token per byte.  llama.cpp's
  * "rev_merge" re-segmentation never applies, since merged symbols are
  * always pieces.
+ *
+ * Byte-level BPE (tokenizer_bpe.c) merges the same way, by the rank of the
+ * pair in the merge list instead of a score (lowest first, leftmost on
+ * ties), and spells an unknown symbol with the one-byte pieces it has.
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,7 +39,7 @@ struct spm_bigram {
 
 struct spm_work {
 	const struct llmos_tokenizer *tok;
-	char *text;
+	const char *text;
 	size_t len;
 	struct spm_symbol *sym;
 	int n_sym;
@@ -42,12 +47,7 @@ struct spm_work {
 	size_t n_heap;
 };
 
-struct id_sink {
-	int32_t *ids;
-	size_t max, n;
-};
-
-static void emit(struct id_sink *out, int32_t id)
+void tokenizer_emit(struct id_sink *out, int32_t id)
 {
 	if (out->n < out->max)
 		out->ids[out->n] = id;
@@ -106,12 +106,22 @@ static void try_add_bigram(struct spm_work *w, int left, int right)
 	if (left < 0 || right < 0)
 		return;
 	bg.size = w->sym[left].n + w->sym[right].n;
-	id = tokenizer_lookup(w->tok, w->text + w->sym[left].off, bg.size);
-	if (id < 0)
-		return;
+	if (w->tok->merges) {
+		int rank = tokenizer_merge_rank(w->tok, w->text + w->sym[left].off,
+						w->sym[left].n, w->text + w->sym[right].off,
+						w->sym[right].n);
+
+		if (rank < 0)
+			return;
+		bg.score = -(float)rank; /* exact: ranks are below 2^24 */
+	} else {
+		id = tokenizer_lookup(w->tok, w->text + w->sym[left].off, bg.size);
+		if (id < 0)
+			return;
+		bg.score = w->tok->scores[id];
+	}
 	bg.left = left;
 	bg.right = right;
-	bg.score = w->tok->scores[id];
 	heap_push(w, bg);
 }
 
@@ -191,32 +201,44 @@ static void merge_symbols(struct spm_work *w)
 	}
 }
 
+/* An unknown symbol: SPM's byte tokens, or BPE's one-byte pieces if any. */
+static void emit_bytes(const struct llmos_tokenizer *tok, const char *s, size_t n,
+		       struct id_sink *out)
+{
+	for (size_t j = 0; j < n; j++) {
+		int id = tok->merges ? tokenizer_lookup(tok, s + j, 1)
+				     : tok->byte_fallback[(unsigned char)s[j]];
+
+		if (id >= 0)
+			tokenizer_emit(out, id);
+	}
+}
+
 static void emit_symbols(const struct spm_work *w, struct id_sink *out)
 {
 	for (int i = 0; i != -1; i = w->sym[i].next) {
 		const char *s = w->text + w->sym[i].off;
 		int id = tokenizer_lookup(w->tok, s, w->sym[i].n);
 
-		if (id >= 0) {
-			emit(out, id);
-			continue;
-		}
-		for (size_t j = 0; j < w->sym[i].n; j++)
-			emit(out, w->tok->byte_fallback[(unsigned char)s[j]]);
+		if (id >= 0)
+			tokenizer_emit(out, id);
+		else
+			emit_bytes(w->tok, s, w->sym[i].n, out);
 	}
 }
 
-static int encode_text(const struct llmos_tokenizer *tok, const char *text, size_t len,
-		       unsigned int flags, struct id_sink *out)
+int tokenizer_merge_text(const struct llmos_tokenizer *tok, const char *text, size_t len,
+			 struct id_sink *out)
 {
-	struct spm_work w = {.tok = tok};
+	struct spm_work w = {.tok = tok, .text = text, .len = len};
 	int err = 0;
 
-	w.text = escape_text(text, len, !(flags & LLMOS_TOKENIZE_NO_SPACE_PREFIX), &w.len);
+	if (len == 0)
+		return 0;
 	/* At most one symbol per byte; one bigram per pair and two per merge. */
-	w.sym = malloc(w.len * sizeof(*w.sym));
-	w.heap = malloc(3 * w.len * sizeof(*w.heap));
-	if (!w.text || !w.sym || !w.heap) {
+	w.sym = malloc(len * sizeof(*w.sym));
+	w.heap = malloc(3 * len * sizeof(*w.heap));
+	if (!w.sym || !w.heap) {
 		err = llmos_fail(-ENOMEM, "tokenize: no memory for %zu bytes of text", len);
 		goto out;
 	}
@@ -224,26 +246,21 @@ static int encode_text(const struct llmos_tokenizer *tok, const char *text, size
 	merge_symbols(&w);
 	emit_symbols(&w, out);
 out:
-	free(w.text);
 	free(w.sym);
 	free(w.heap);
 	return err;
 }
 
-int llmos_tokenize(const struct llmos_tokenizer *tok, const char *text, size_t len,
-		   unsigned int flags, int32_t *ids, size_t max_ids)
+int tokenizer_encode_spm(const struct llmos_tokenizer *tok, const char *text, size_t len,
+			 int space_prefix, struct id_sink *out)
 {
-	struct id_sink out = {.ids = ids, .max = ids ? max_ids : 0};
+	size_t n;
+	char *escaped = escape_text(text, len, space_prefix, &n);
+	int err;
 
-	if (len > (INT_MAX - 8) / 3)
-		return llmos_fail(-EOVERFLOW, "tokenize: %zu bytes of text are too many", len);
-	if (flags & LLMOS_TOKENIZE_ADD_BOS)
-		emit(&out, tok->bos);
-	if (len > 0) {
-		int err = encode_text(tok, text, len, flags, &out);
-
-		if (err)
-			return err;
-	}
-	return (int)out.n;
+	if (!escaped)
+		return llmos_fail(-ENOMEM, "tokenize: no memory for %zu bytes of text", len);
+	err = tokenizer_merge_text(tok, escaped, n, out);
+	free(escaped);
+	return err;
 }

@@ -84,6 +84,12 @@ struct llmos_model;
  * model store below); that needs the module (-LLMOS_ENOMODULE otherwise).
  */
 int llmos_model_load(struct llmos_model **out, const char *path);
+/*
+ * llmos_model_load_vocab() - only the tokenizer of a GGUF file, which need
+ * have no tensors (llama.cpp's ggml-vocab-*.gguf): tokenizing and decoding
+ * work on the result, sessions do not (-EINVAL).
+ */
+int llmos_model_load_vocab(struct llmos_model **out, const char *path);
 void llmos_model_free(struct llmos_model *m);
 
 struct llmos_model_desc {
@@ -102,17 +108,34 @@ struct llmos_model_desc {
 	int32_t bos, eos;     /* -1 if the model has none */
 	int add_bos;          /* tokenizer.ggml.add_bos_token (default 1) */
 	char weight_type[16]; /* type of most weight bytes ("q8_0", "f32", ...) */
+	int add_eos;          /* tokenizer.ggml.add_eos_token (default 0) */
+	int vocab_only;       /* loaded by llmos_model_load_vocab() */
+	char tokenizer[16];   /* tokenizer.ggml.model: "llama" (SPM) or "gpt2" (BPE) */
 };
 void llmos_model_describe(const struct llmos_model *m, struct llmos_model_desc *d);
 
-#define LLMOS_TOKENIZE_BOS (1u << 0) /* prepend BOS (if the model has one) */
+#define LLMOS_TOKENIZE_BOS (1u << 0)     /* prepend BOS (if the model has one) */
+#define LLMOS_TOKENIZE_SPECIAL (1u << 1) /* control tokens' texts ("<|im_start|>") are
+					    those tokens, as llama-tokenize's default */
+#define LLMOS_TOKENIZE_EOS (1u << 2)     /* append EOS (if the model has one) */
 /*
- * Text to token ids.  Returns the number of ids, or -ENOSPC if more than
- * max_ids would be needed (llmos_tokenize_bound() ids are always enough).
+ * Text to token ids, as llama.cpp's llama_tokenize(): user-defined tokens
+ * are always split out of the text, control tokens with
+ * LLMOS_TOKENIZE_SPECIAL (otherwise their text is ordinary text).  Callers
+ * pass LLMOS_TOKENIZE_BOS / _EOS as the model's add_bos / add_eos say.
+ * Returns the number of ids, or -ENOSPC if more than max_ids would be
+ * needed (llmos_tokenize_bound() ids are always enough).
  */
 int llmos_model_tokenize(const struct llmos_model *m, const char *text, size_t len,
 			 unsigned int flags, int32_t *ids, size_t max_ids);
 size_t llmos_tokenize_bound(size_t text_len);
+
+/*
+ * Does token end a generation?  EOS, and end-of-turn tokens ("<|eot_id|>",
+ * "<|im_end|>", "<end_of_turn>", "<|end|>", ...) that the metadata names or
+ * llama.cpp recognises by their text.
+ */
+int llmos_token_is_eog(const struct llmos_model *m, int32_t token);
 
 /* Streaming token-to-text: bytes come out as whole UTF-8 characters. */
 struct llmos_decoder;

@@ -410,8 +410,8 @@ static void test_create_rejects_bad_input(void **state)
 			 -EINVAL);
 	assert_int_equal(llmos_tokenizer_create(&tok, 4, pieces, NULL, NULL, NULL, 1, 4, 0),
 			 -EINVAL);
-	assert_int_equal(llmos_tokenizer_create(&tok, 4, pieces, NULL, NULL, NULL, -1, 2, 0),
-			 -EINVAL);
+	assert_int_equal(llmos_tokenizer_create(&tok, 4, pieces, NULL, NULL, NULL, -2, 2, 0),
+			 -EINVAL); /* -1 means none; below that is bad */
 	assert_int_equal(llmos_tokenizer_create(&tok, 5, pieces, NULL, NULL, NULL, 1, 2, 0),
 			 -LLMOS_EFORMAT);
 	assert_non_null(strstr(llmos_last_error(), "both \"a\""));
