@@ -2,8 +2,11 @@
 /*
  * forward.c - the transformer forward pass over a batch of tokens, read top
  * to bottom: embed, then per layer attention (RMSNorm, Q/K/V, RoPE, causal
- * grouped-query attention, output projection) and SwiGLU feed-forward, each
- * added to the residual stream; then the final norm and the logits.
+ * grouped-query attention, output projection) and a gated feed-forward,
+ * each added to the residual stream; then the final norm and the logits.
+ * The family's choices (struct llmos_arch: biases, fused matrices, post
+ * norms, GELU, sliding windows, soft-capping, rope factors) are data the
+ * steps below consult; there is one forward pass for every family.
  */
 #include <math.h>
 #include <string.h>
@@ -28,6 +31,57 @@ static void embed(struct llmos_session *s, const int32_t *ids, uint32_t n)
 	for (t = 0; t < n; t++)
 		tr->to_float((const char *)e->data + (size_t)ids[t] * row_size,
 			     s->x + (size_t)t * e->cols, e->cols);
+	if (s->m->arch->embd_scale) /* gemma: times sqrt(dim), as ggml_scale does */
+		for (size_t i = 0; i < (size_t)n * e->cols; i++)
+			s->x[i] *= sqrtf((float)e->cols);
+}
+
+/* Add a bias vector of width w to each of n rows (of stride w). */
+static void add_bias(float *rows, const float *bias, uint32_t n, int w)
+{
+	if (bias)
+		for (uint32_t t = 0; t < n; t++)
+			llmos_vec_add(rows + (size_t)t * w, bias, w);
+}
+
+/* Copy columns [off, off + w) of n rows of stride ld into rows of stride w. */
+static void take_cols(float *dst, const float *src, uint32_t n, int ld, int off, int w)
+{
+	for (uint32_t t = 0; t < n; t++)
+		memcpy(dst + (size_t)t * w, src + (size_t)t * ld + off, (size_t)w * sizeof(float));
+}
+
+/*
+ * ggml's GELU (tanh form) as its CPU backend computes it: the input rounded
+ * to fp16, the result looked up in a table of fp16 values, and the ends
+ * clamped.  gate = gelu(gate) * up.
+ */
+static void gelu_mul(float *gate, const float *up, size_t n)
+{
+	const float sqrt_2_over_pi = 0.79788456080286535587989211986876f, coef_a = 0.044715f;
+
+	for (size_t i = 0; i < n; i++) {
+		float x = gate[i], g;
+
+		if (x <= -10.0f) {
+			g = 0.0f;
+		} else if (x >= 10.0f) {
+			g = x;
+		} else {
+			float h = llmos_fp16_to_fp32(llmos_fp32_to_fp16(x));
+
+			g = 0.5f * h * (1.0f + tanhf(sqrt_2_over_pi * h * (1.0f + coef_a * h * h)));
+			g = llmos_fp16_to_fp32(llmos_fp32_to_fp16(g));
+		}
+		gate[i] = g * up[i];
+	}
+}
+
+/* x = tanh(x / cap) * cap, as ggml_scale, ggml_tanh, ggml_scale do it. */
+static void softcap(float *x, size_t n, float cap)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = tanhf(x[i] * (1.0f / cap)) * cap;
 }
 
 static void norm_rows(float *out, const float *x, const float *w, uint32_t n, int dim, float eps)
@@ -41,25 +95,30 @@ static void norm_rows(float *out, const float *x, const float *w, uint32_t n, in
 /*
  * Rotate the first rope_dim values of each of n_heads heads by position pos.
  * theta_i = pos * base^(-2i/rope_dim), computed by repeated multiplication
- * in float as ggml does, so results match it bit for bit where possible.
+ * in float as ggml does, so results match it bit for bit where possible;
+ * then divided by the pair's frequency factor (llama 3, LongRoPE), times
+ * the linear scaling, with cos and sin times the attention factor.
  */
 static void rope(const struct llmos_session *s, float *vec, int n_heads, uint32_t pos)
 {
 	const struct llmos_hparams *hp = &s->m->hp;
+	const float *ff = s->rope_factors;
+	float fs = hp->rope_freq_scale, ms = hp->rope_attn_factor;
 	int half = hp->rope_dim / 2, h, i;
 	int adjacent = s->m->arch->rope == LLMOS_ROPE_ADJACENT;
 
 	for (h = 0; h < n_heads; h++) {
 		float *v = vec + (size_t)h * hp->head_dim;
-		float theta = (float)pos;
+		float theta_base = (float)pos;
 
 		for (i = 0; i < half; i++) {
 			int a = adjacent ? 2 * i : i, b = adjacent ? 2 * i + 1 : i + half;
-			float c = cosf(theta), sn = sinf(theta), x0 = v[a], x1 = v[b];
+			float theta = fs * (theta_base / (ff ? ff[i] : 1.0f));
+			float c = cosf(theta) * ms, sn = sinf(theta) * ms, x0 = v[a], x1 = v[b];
 
 			v[a] = x0 * c - x1 * sn;
 			v[b] = x0 * sn + x1 * c;
-			theta *= s->rope_theta_scale;
+			theta_base *= s->rope_theta_scale;
 		}
 	}
 }
@@ -70,7 +129,11 @@ struct attn_job {
 	uint32_t n;
 };
 
-/* One (token, head) pair: causal softmax(q k^T / sqrt(d)) v over the cache. */
+/*
+ * One (token, head) pair: causal softmax(q k^T * scale) v over the cache,
+ * over the last n_swa positions only in a sliding-window layer, the scores
+ * soft-capped where the family does that.
+ */
 static void attend(struct llmos_session *s, int layer, uint32_t t, int h, float *scores)
 {
 	const struct llmos_hparams *hp = &s->m->hp;
@@ -79,16 +142,19 @@ static void attend(struct llmos_session *s, int layer, uint32_t t, int h, float 
 	size_t base = (size_t)layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
 	const float *q = s->q + (size_t)t * q_dim + (size_t)h * hd;
 	float *out = s->att + (size_t)t * q_dim + (size_t)h * hd;
-	float scale = 1.0f / sqrtf((float)hd);
-	uint32_t j, last = s->pos + t;
+	uint32_t j, last = s->pos + t, first = 0;
 
-	for (j = 0; j <= last; j++)
-		scores[j] = llmos_vec_dot_f32(q, s->key_cache + base + (size_t)j * kv_dim, hd) *
-			    scale;
-	llmos_softmax(scores, (int)last + 1);
+	if (s->m->layers[layer].swa && last + 1 > (uint32_t)hp->n_swa)
+		first = last + 1 - (uint32_t)hp->n_swa;
+	for (j = first; j <= last; j++)
+		scores[j - first] = llmos_vec_dot_f32(q, s->key_cache + base + (size_t)j * kv_dim,
+						      hd) * hp->attn_scale;
+	if (hp->attn_softcap > 0.0f)
+		softcap(scores, last + 1 - first, hp->attn_softcap);
+	llmos_softmax(scores, (int)(last + 1 - first));
 	memset(out, 0, hd * sizeof(float));
-	for (j = 0; j <= last; j++)
-		llmos_vec_mad(out, s->value_cache + base + (size_t)j * kv_dim, scores[j], hd);
+	for (j = first; j <= last; j++)
+		llmos_vec_mad(out, s->value_cache + base + (size_t)j * kv_dim, scores[j - first], hd);
 }
 
 static void attn_worker(void *arg, int ith, int nth)
@@ -100,6 +166,33 @@ static void attn_worker(void *arg, int ith, int nth)
 
 	for (i = ith; i < job->n * n_heads; i += nth)
 		attend(s, job->layer, i / n_heads, (int)(i % n_heads), scores);
+}
+
+/* Q into s->q, K and V into the cache at s->pos: fused or not, biased or not. */
+static int project_qkv(struct llmos_session *s, const struct llmos_layer *L, float *k, float *v,
+		       uint32_t n)
+{
+	const struct llmos_hparams *hp = &s->m->hp;
+	int q_dim = hp->n_heads * hp->head_dim, kv_dim = hp->n_kv_heads * hp->head_dim;
+	int ret;
+
+	if (L->wqkv.data) {
+		int w = q_dim + 2 * kv_dim;
+
+		if ((ret = mm(s, s->wide, &L->wqkv, s->xb, n)))
+			return ret;
+		take_cols(s->q, s->wide, n, w, 0, q_dim);
+		take_cols(k, s->wide, n, w, q_dim, kv_dim);
+		take_cols(v, s->wide, n, w, q_dim + kv_dim, kv_dim);
+		return 0;
+	}
+	if ((ret = mm(s, s->q, &L->wq, s->xb, n)) || (ret = mm(s, k, &L->wk, s->xb, n)) ||
+	    (ret = mm(s, v, &L->wv, s->xb, n)))
+		return ret;
+	add_bias(s->q, L->bq, n, q_dim);
+	add_bias(k, L->bk, n, kv_dim);
+	add_bias(v, L->bv, n, kv_dim);
+	return 0;
 }
 
 static int attention_block(struct llmos_session *s, int l, uint32_t n)
@@ -114,8 +207,7 @@ static int attention_block(struct llmos_session *s, int l, uint32_t n)
 	int ret;
 
 	norm_rows(s->xb, s->x, L->attn_norm, n, hp->dim, hp->norm_eps);
-	if ((ret = mm(s, s->q, &L->wq, s->xb, n)) || (ret = mm(s, k, &L->wk, s->xb, n)) ||
-	    (ret = mm(s, v, &L->wv, s->xb, n)))
+	if ((ret = project_qkv(s, L, k, v, n)))
 		return ret;
 	for (t = 0; t < n; t++) {
 		rope(s, s->q + (size_t)t * q_dim, hp->n_heads, s->pos + t);
@@ -124,7 +216,26 @@ static int attention_block(struct llmos_session *s, int l, uint32_t n)
 	llmos_pool_run(s->pool, attn_worker, &job);
 	if ((ret = mm(s, s->xb, &L->wo, s->att, n)))
 		return ret;
+	if (L->attn_post_norm)
+		norm_rows(s->xb, s->xb, L->attn_post_norm, n, hp->dim, hp->norm_eps);
 	llmos_vec_add(s->x, s->xb, (int)(n * hp->dim));
+	return 0;
+}
+
+/* hb = gate, hb2 = up: two matrices, or the halves of one (phi3). */
+static int project_gate_up(struct llmos_session *s, const struct llmos_layer *L, uint32_t n)
+{
+	int ffn = s->m->hp.ffn_dim, ret;
+
+	if (L->w_gate.data) {
+		if ((ret = mm(s, s->hb, &L->w_gate, s->xb, n)))
+			return ret;
+		return mm(s, s->hb2, &L->w_up, s->xb, n);
+	}
+	if ((ret = mm(s, s->wide, &L->w_up, s->xb, n)))
+		return ret;
+	take_cols(s->hb, s->wide, n, 2 * ffn, 0, ffn);
+	take_cols(s->hb2, s->wide, n, 2 * ffn, ffn, ffn);
 	return 0;
 }
 
@@ -135,11 +246,16 @@ static int ffn_block(struct llmos_session *s, int l, uint32_t n)
 	int ret;
 
 	norm_rows(s->xb, s->x, L->ffn_norm, n, hp->dim, hp->norm_eps);
-	if ((ret = mm(s, s->hb, &L->w_gate, s->xb, n)) || (ret = mm(s, s->hb2, &L->w_up, s->xb, n)))
+	if ((ret = project_gate_up(s, L, n)))
 		return ret;
-	llmos_silu_mul(s->hb, s->hb2, (int)(n * hp->ffn_dim));
+	if (s->m->arch->act == LLMOS_ACT_GELU_TANH)
+		gelu_mul(s->hb, s->hb2, (size_t)n * hp->ffn_dim);
+	else
+		llmos_silu_mul(s->hb, s->hb2, (int)(n * hp->ffn_dim));
 	if ((ret = mm(s, s->xb, &L->w_down, s->hb, n)))
 		return ret;
+	if (L->ffn_post_norm)
+		norm_rows(s->xb, s->xb, L->ffn_post_norm, n, hp->dim, hp->norm_eps);
 	llmos_vec_add(s->x, s->xb, (int)(n * hp->dim));
 	return 0;
 }
@@ -148,14 +264,15 @@ static int compute_logits(struct llmos_session *s, uint32_t n, int all, uint32_t
 {
 	const struct llmos_hparams *hp = &s->m->hp;
 	float *out = s->logits + (size_t)row * hp->n_vocab;
+	uint32_t rows = all ? n : 1;
+	int ret;
 
-	if (all) {
-		norm_rows(s->xb, s->x, s->m->output_norm, n, hp->dim, hp->norm_eps);
-		return mm(s, out, &s->m->output, s->xb, n);
-	}
-	norm_rows(s->xb, s->x + (size_t)(n - 1) * hp->dim, s->m->output_norm, 1, hp->dim,
-		  hp->norm_eps);
-	return mm(s, out, &s->m->output, s->xb, 1);
+	norm_rows(s->xb, s->x + (all ? 0 : (size_t)(n - 1) * hp->dim), s->m->output_norm, rows,
+		  hp->dim, hp->norm_eps);
+	ret = mm(s, out, &s->m->output, s->xb, rows);
+	if (!ret && hp->final_softcap > 0.0f)
+		softcap(out, (size_t)rows * hp->n_vocab, hp->final_softcap);
+	return ret;
 }
 
 int llmos_forward(struct llmos_session *s, const int32_t *ids, uint32_t n, int all_logits,

@@ -4,6 +4,7 @@
  * checked tensor by tensor (name, shape, type) before anything runs.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,14 @@
 static void arch_key(const struct llmos_model *m, char *key, size_t cap, const char *suffix)
 {
 	snprintf(key, cap, "%s.%s", m->arch->name, suffix);
+}
+
+static int has_arch_key(const struct llmos_model *m, const char *suffix)
+{
+	char key[128];
+
+	arch_key(m, key, sizeof(key), suffix);
+	return gguf_find_key(m->gguf, key) != NULL;
 }
 
 /* A required (dflt < 0) or optional integer hyperparameter in [1, max]. */
@@ -70,17 +79,18 @@ static int load_arch(struct llmos_model *m)
 	if (ret < 0)
 		return llmos_fail(-LLMOS_EFORMAT, "model: metadata 'general.architecture' missing");
 	m->arch = llmos_arch_find(name, len);
-	if (!m->arch)
+	if (!m->arch) {
+		char names[256];
+
+		llmos_arch_names(names, sizeof(names));
 		return llmos_fail(-LLMOS_EUNSUPPORTED, "model: architecture '%.*s' is not supported "
-				  "(supported: llama)", (int)(len > 64 ? 64 : len), name);
+				  "(supported: %s)", (int)(len > 64 ? 64 : len), name, names);
+	}
 	return 0;
 }
 
 static int check_hparams(const struct llmos_hparams *hp)
 {
-	if (hp->dim % hp->n_heads)
-		return llmos_fail(-LLMOS_EFORMAT, "model: embedding length %d is not a multiple "
-				  "of the head count %d", hp->dim, hp->n_heads);
 	if (hp->n_kv_heads > hp->n_heads || hp->n_heads % hp->n_kv_heads)
 		return llmos_fail(-LLMOS_EFORMAT, "model: head count %d is not a multiple of the "
 				  "KV head count %d", hp->n_heads, hp->n_kv_heads);
@@ -93,6 +103,77 @@ static int check_hparams(const struct llmos_hparams *hp)
 	if (!(hp->rope_freq_base > 1.0f))
 		return llmos_fail(-LLMOS_EFORMAT, "model: rope freq base %g out of range",
 				  (double)hp->rope_freq_base);
+	if (!(hp->rope_freq_scale > 0.0f && hp->rope_freq_scale <= 1.0f) ||
+	    !(hp->rope_attn_factor > 0.0f && hp->rope_attn_factor < 100.0f))
+		return llmos_fail(-LLMOS_EFORMAT, "model: rope scaling factor %g or attention "
+				  "factor %g out of range", (double)(1.0f / hp->rope_freq_scale),
+				  (double)hp->rope_attn_factor);
+	if (hp->attn_softcap < 0.0f || hp->final_softcap < 0.0f)
+		return llmos_fail(-LLMOS_EFORMAT, "model: negative soft-capping");
+	return 0;
+}
+
+/* rope.scaling.type: none or linear (factor in freq_scale); YaRN is refused. */
+static int load_rope_scaling(struct llmos_model *m)
+{
+	struct llmos_hparams *hp = &m->hp;
+	const char *type = "none";
+	uint64_t len = 4;
+	char key[128];
+	float factor;
+	int ret;
+
+	arch_key(m, key, sizeof(key), "rope.scaling.type");
+	if (gguf_find_key(m->gguf, key) && (ret = gguf_get_str(m->gguf, key, &type, &len)))
+		return ret;
+	if ((ret = get_hparam_f32(m, "rope.scaling.factor", 1.0f, &factor)) ||
+	    (ret = get_hparam_f32(m, "rope.scaling.attn_factor", 1.0f, &hp->rope_attn_factor)) ||
+	    (ret = get_hparam(m, "rope.scaling.original_context_length", hp->n_ctx_train, MAX_CTX,
+			      &hp->n_ctx_orig)))
+		return ret;
+	hp->rope_freq_scale = 1.0f;
+	if (len == 6 && !memcmp(type, "linear", 6)) {
+		if (!(factor >= 1.0f))
+			return llmos_fail(-LLMOS_EFORMAT, "model: rope scaling factor %g",
+					  (double)factor);
+		hp->rope_freq_scale = 1.0f / factor;
+	} else if (!(len == 4 && !memcmp(type, "none", 4))) {
+		return llmos_fail(-LLMOS_EUNSUPPORTED, "model: rope scaling '%.*s' is not supported "
+				  "(supported: none, linear)", (int)(len > 32 ? 32 : len), type);
+	}
+	return 0;
+}
+
+/* Head size, window and soft-capping: the keys some families add. */
+static int load_attention_keys(struct llmos_model *m)
+{
+	struct llmos_hparams *hp = &m->hp;
+	const struct llmos_arch *a = m->arch;
+	int kl, vl, ret;
+
+	if ((ret = get_hparam(m, "attention.key_length", hp->dim / hp->n_heads, MAX_DIM, &kl)) ||
+	    (ret = get_hparam(m, "attention.value_length", kl, MAX_DIM, &vl)))
+		return ret;
+	if (kl != vl || kl < 1)
+		return llmos_fail(-LLMOS_EUNSUPPORTED, "model: key length %d and value length %d "
+				  "differ", kl, vl);
+	if (kl * hp->n_heads != hp->dim && !has_arch_key(m, "attention.key_length"))
+		return llmos_fail(-LLMOS_EFORMAT, "model: embedding length %d is not a multiple "
+				  "of the head count %d", hp->dim, hp->n_heads);
+	hp->head_dim = kl;
+	hp->n_swa = 0;
+	if (a->swa != LLMOS_SWA_NONE &&
+	    (ret = get_hparam(m, "attention.sliding_window", a->default_swa, MAX_CTX, &hp->n_swa)))
+		return ret;
+	hp->attn_softcap = hp->final_softcap = 0.0f;
+	if (a->softcap &&
+	    ((ret = get_hparam_f32(m, "attn_logit_softcapping", 50.0f, &hp->attn_softcap)) ||
+	     (ret = get_hparam_f32(m, "final_logit_softcapping", 30.0f, &hp->final_softcap))))
+		return ret;
+	/* q.k / sqrt(head size); gemma2 27B (46 layers) uses dim / heads instead */
+	hp->attn_scale = 1.0f / sqrtf((float)(a->softcap && hp->n_layers == 46
+						      ? hp->dim / hp->n_heads
+						      : hp->head_dim));
 	return 0;
 }
 
@@ -110,11 +191,11 @@ static int load_hparams(struct llmos_model *m)
 	if ((ret = get_hparam(m, "attention.head_count_kv", hp->n_heads, MAX_DIM,
 			      &hp->n_kv_heads)))
 		return ret;
-	hp->head_dim = hp->dim / hp->n_heads;
-	if ((ret = get_hparam(m, "rope.dimension_count", hp->head_dim ? hp->head_dim : 1, MAX_DIM,
-			      &hp->rope_dim)) ||
+	if ((ret = load_attention_keys(m)) ||
+	    (ret = get_hparam(m, "rope.dimension_count", hp->head_dim, MAX_DIM, &hp->rope_dim)) ||
 	    (ret = get_hparam_f32(m, "rope.freq_base", 10000.0f, &hp->rope_freq_base)) ||
-	    (ret = get_hparam_f32(m, "attention.layer_norm_rms_epsilon", 1e-5f, &hp->norm_eps)))
+	    (ret = get_hparam_f32(m, "attention.layer_norm_rms_epsilon", 1e-5f, &hp->norm_eps)) ||
+	    (ret = load_rope_scaling(m)))
 		return ret;
 	return check_hparams(hp);
 }
@@ -189,6 +270,60 @@ static int get_vector(const struct llmos_model *m, const char *fmt, int layer, i
 	return 0;
 }
 
+/* A vector the family may have: NULL name or tensor absent gives NULL. */
+static int get_vector_opt(const struct llmos_model *m, const char *fmt, int layer, int64_t n,
+			  float **out)
+{
+	char name[96];
+
+	*out = NULL;
+	if (!fmt || !find_tensor(m, fmt, layer, name, sizeof(name)))
+		return 0;
+	return get_vector(m, fmt, layer, n, out);
+}
+
+static int has_tensor(const struct llmos_model *m, const char *fmt, int layer)
+{
+	char name[96];
+
+	return fmt && find_tensor(m, fmt, layer, name, sizeof(name));
+}
+
+/* Q, K, V: separate matrices, or one fused q|k|v matrix (phi3). */
+static int load_qkv(struct llmos_model *m, int i, int64_t q_dim, int64_t kv_dim)
+{
+	const struct llmos_arch *a = m->arch;
+	struct llmos_layer *l = &m->layers[i];
+	int dim = m->hp.dim, ret;
+
+	if (a->wqkv && !has_tensor(m, a->wq, i))
+		return get_matrix(m, a->wqkv, i, q_dim + 2 * kv_dim, dim, &l->wqkv);
+	if ((ret = get_matrix(m, a->wq, i, q_dim, dim, &l->wq)) ||
+	    (ret = get_matrix(m, a->wk, i, kv_dim, dim, &l->wk)) ||
+	    (ret = get_matrix(m, a->wv, i, kv_dim, dim, &l->wv)) ||
+	    (ret = get_vector_opt(m, a->bq, i, q_dim, &l->bq)) ||
+	    (ret = get_vector_opt(m, a->bk, i, kv_dim, &l->bk)) ||
+	    (ret = get_vector_opt(m, a->bv, i, kv_dim, &l->bv)))
+		return ret;
+	return 0;
+}
+
+/* Gate and up: separate matrices, or one up matrix of 2 * ffn rows (phi3). */
+static int load_ffn(struct llmos_model *m, int i)
+{
+	const struct llmos_arch *a = m->arch;
+	struct llmos_layer *l = &m->layers[i];
+	int dim = m->hp.dim, ffn = m->hp.ffn_dim, ret;
+
+	if (!has_tensor(m, a->w_gate, i))
+		ret = get_matrix(m, a->w_up, i, 2 * (int64_t)ffn, dim, &l->w_up);
+	else if (!(ret = get_matrix(m, a->w_gate, i, ffn, dim, &l->w_gate)))
+		ret = get_matrix(m, a->w_up, i, ffn, dim, &l->w_up);
+	if (!ret)
+		ret = get_matrix(m, a->w_down, i, dim, ffn, &l->w_down);
+	return ret;
+}
+
 static int load_layer(struct llmos_model *m, int i)
 {
 	const struct llmos_hparams *hp = &m->hp;
@@ -199,14 +334,28 @@ static int load_layer(struct llmos_model *m, int i)
 	int ret;
 
 	if ((ret = get_vector(m, a->attn_norm, i, hp->dim, &l->attn_norm)) ||
-	    (ret = get_matrix(m, a->wq, i, q_dim, hp->dim, &l->wq)) ||
-	    (ret = get_matrix(m, a->wk, i, kv_dim, hp->dim, &l->wk)) ||
-	    (ret = get_matrix(m, a->wv, i, kv_dim, hp->dim, &l->wv)) ||
+	    (ret = load_qkv(m, i, q_dim, kv_dim)) ||
 	    (ret = get_matrix(m, a->wo, i, hp->dim, q_dim, &l->wo)) ||
 	    (ret = get_vector(m, a->ffn_norm, i, hp->dim, &l->ffn_norm)) ||
-	    (ret = get_matrix(m, a->w_gate, i, hp->ffn_dim, hp->dim, &l->w_gate)) ||
-	    (ret = get_matrix(m, a->w_up, i, hp->ffn_dim, hp->dim, &l->w_up)) ||
-	    (ret = get_matrix(m, a->w_down, i, hp->dim, hp->ffn_dim, &l->w_down)))
+	    (ret = load_ffn(m, i)))
+		return ret;
+	if (a->attn_post_norm &&
+	    ((ret = get_vector(m, a->attn_post_norm, i, hp->dim, &l->attn_post_norm)) ||
+	     (ret = get_vector(m, a->ffn_post_norm, i, hp->dim, &l->ffn_post_norm))))
+		return ret;
+	l->swa = hp->n_swa > 0 && (a->swa == LLMOS_SWA_ALL || (a->swa == LLMOS_SWA_EVEN && !(i % 2)));
+	return 0;
+}
+
+/* Rope frequency factors (llama 3) and LongRoPE's long and short ones. */
+static int load_rope_factors(struct llmos_model *m)
+{
+	const struct llmos_arch *a = m->arch;
+	int n = m->hp.rope_dim / 2, ret;
+
+	if ((ret = get_vector_opt(m, a->rope_freqs, 0, n, &m->rope_freqs)) ||
+	    (ret = get_vector_opt(m, a->rope_long, 0, n, &m->rope_long)) ||
+	    (ret = get_vector_opt(m, a->rope_short, 0, n, &m->rope_short)))
 		return ret;
 	return 0;
 }
@@ -244,6 +393,8 @@ static int load_weights(struct llmos_model *m)
 	if (ret < 0)
 		return ret;
 	ret = get_vector(m, m->arch->output_norm, 0, m->hp.dim, &m->output_norm);
+	if (!ret)
+		ret = load_rope_factors(m);
 	if (ret < 0)
 		return ret;
 	m->layers = calloc(m->hp.n_layers, sizeof(*m->layers));
@@ -390,12 +541,22 @@ void llmos_model_free(struct llmos_model *m)
 		return;
 	if (m->layers) {
 		for (i = 0; i < m->hp.n_layers; i++) {
-			free(m->layers[i].attn_norm);
-			free(m->layers[i].ffn_norm);
+			struct llmos_layer *l = &m->layers[i];
+
+			free(l->attn_norm);
+			free(l->ffn_norm);
+			free(l->bq);
+			free(l->bk);
+			free(l->bv);
+			free(l->attn_post_norm);
+			free(l->ffn_post_norm);
 		}
 		free(m->layers);
 	}
 	free(m->output_norm);
+	free(m->rope_freqs);
+	free(m->rope_long);
+	free(m->rope_short);
 	llmos_tokenizer_free(m->tok);
 	gguf_close(m->gguf);
 	llmos_model_source_close(&m->src);

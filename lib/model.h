@@ -21,21 +21,47 @@ enum llmos_rope_style {
 	LLMOS_ROPE_HALVES,   /* rotate pairs (i, i + d/2): GPT-NeoX style */
 };
 
+enum llmos_ffn_act {
+	LLMOS_ACT_SILU,	     /* SwiGLU: silu(gate) * up */
+	LLMOS_ACT_GELU_TANH, /* GeGLU: gelu(gate) * up, ggml's tanh GELU */
+};
+
+enum llmos_swa {
+	LLMOS_SWA_NONE,
+	LLMOS_SWA_ALL,	/* every layer, when the file gives a window (phi3) */
+	LLMOS_SWA_EVEN, /* layers 0, 2, 4, ... (gemma2) */
+};
+
 /*
  * struct llmos_arch - what distinguishes one model family: tensor names
  * (%d is the layer) and the few choices its forward pass makes.  New
- * families are new table entries in arch.c, not new forward passes.
+ * families are new table entries in arch.c, not new forward passes.  A
+ * NULL name is a tensor the family never has; optional tensors (biases,
+ * the fused forms) are used when the file has them.
  */
 struct llmos_arch {
 	const char *name; /* general.architecture; also the metadata key prefix */
 	const char *tok_embd, *output_norm, *output;
 	const char *attn_norm, *wq, *wk, *wv, *wo;
+	const char *wqkv;	    /* fused q|k|v rows, used when wq is absent */
+	const char *bq, *bk, *bv;   /* optional biases of q, k, v */
+	const char *attn_post_norm; /* norm of the attention output (gemma2) */
 	const char *ffn_norm, *w_gate, *w_up, *w_down;
+	const char *ffn_post_norm;  /* norm of the FFN output (gemma2) */
+	const char *rope_freqs;	    /* per-pair frequency divisors (llama 3) */
+	const char *rope_long, *rope_short; /* LongRoPE factors (phi3 128k) */
 	enum llmos_rope_style rope;
-	bool output_tied_ok; /* output.weight may be absent: use tok_embd */
+	enum llmos_ffn_act act;
+	enum llmos_swa swa;
+	int default_swa;	 /* window when the file gives none; 0: none */
+	bool embd_scale;	 /* embeddings times sqrt(dim) (gemma) */
+	bool softcap;		 /* attention and final logit soft-capping (gemma2) */
+	bool output_tied_ok;	 /* output.weight may be absent: use tok_embd */
 };
 
 const struct llmos_arch *llmos_arch_find(const char *name, size_t len);
+/* The families' names, comma-separated, for error messages. */
+void llmos_arch_names(char *buf, size_t cap);
 
 struct llmos_hparams {
 	int n_vocab;
@@ -43,12 +69,19 @@ struct llmos_hparams {
 	int n_layers;
 	int n_heads;
 	int n_kv_heads;
-	int head_dim;   /* dim / n_heads */
+	int head_dim;   /* attention.key_length, else dim / n_heads */
 	int ffn_dim;
 	int n_ctx_train;
 	int rope_dim;   /* leading dims of each head that RoPE rotates */
 	float rope_freq_base;
+	float rope_freq_scale;  /* 1 / rope.scaling.factor for linear scaling */
+	float rope_attn_factor; /* rope.scaling.attn_factor: scales cos and sin */
+	int n_ctx_orig;         /* rope.scaling.original_context_length */
 	float norm_eps;
+	int n_swa;              /* sliding window; 0: none */
+	float attn_softcap;     /* 0: none */
+	float final_softcap;    /* 0: none */
+	float attn_scale;       /* multiplies q.k */
 };
 
 /* A weight matrix of rows x cols in its stored type, inside the mapping. */
@@ -60,13 +93,18 @@ struct llmos_weight {
 
 struct llmos_layer {
 	float *attn_norm;          /* (dim), converted to f32 at load */
+	struct llmos_weight wqkv;  /* (q_dim + 2 * kv_dim, dim) if fused, else data NULL */
+	float *bq, *bk, *bv;       /* biases, or NULL */
+	float *attn_post_norm;     /* (dim) or NULL */
+	float *ffn_post_norm;      /* (dim) or NULL */
+	bool swa;                  /* attends to the last n_swa positions only */
 	struct llmos_weight wq;    /* (n_heads * head_dim, dim) */
 	struct llmos_weight wk;    /* (n_kv_heads * head_dim, dim) */
 	struct llmos_weight wv;    /* (n_kv_heads * head_dim, dim) */
 	struct llmos_weight wo;    /* (dim, n_heads * head_dim) */
 	float *ffn_norm;           /* (dim) */
-	struct llmos_weight w_gate;/* (ffn_dim, dim) */
-	struct llmos_weight w_up;  /* (ffn_dim, dim) */
+	struct llmos_weight w_gate;/* (ffn_dim, dim); data NULL if fused into w_up */
+	struct llmos_weight w_up;  /* (ffn_dim, dim), or (2 * ffn_dim, dim): gate, up */
 	struct llmos_weight w_down;/* (dim, ffn_dim) */
 };
 
@@ -94,6 +132,8 @@ struct llmos_model {
 	float *output_norm;           /* (dim) */
 	struct llmos_weight output;   /* (n_vocab, dim) */
 	struct llmos_layer *layers;   /* (n_layers) */
+	float *rope_freqs;            /* (rope_dim / 2) divisors, or NULL */
+	float *rope_long, *rope_short;/* LongRoPE factors, or NULL */
 	struct llmos_tokenizer *tok;
 	struct llmos_model_desc desc;
 	unsigned int tokenize_flags;  /* LLMOS_TOKENIZE_NO_SPACE_PREFIX from metadata */

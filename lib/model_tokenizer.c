@@ -283,6 +283,21 @@ int llmos_model_load_tokenizer(struct llmos_model *m)
 	return ret;
 }
 
+const char *llmos_model_chat_template(const struct llmos_model *m)
+{
+	const char *text;
+	uint64_t len;
+	char *copy;
+	const char *name;
+
+	if (gguf_get_str(m->gguf, "tokenizer.chat_template", &text, &len) < 0)
+		return NULL;
+	copy = strndup(text, len);
+	name = copy ? llmos_chat_template_detect(copy) : NULL;
+	free(copy);
+	return name;
+}
+
 int llmos_token_is_eog(const struct llmos_model *m, int32_t token)
 {
 	return llmos_tokenizer_is_eog(m->tok, token);

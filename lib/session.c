@@ -30,8 +30,8 @@ static size_t scratch_size(const struct llmos_model *m, uint32_t n_batch)
 
 	for (l = 0; l < m->hp.n_layers; l++) {
 		const struct llmos_layer *L = &m->layers[l];
-		const struct llmos_weight *w[] = { &L->wq, &L->wk, &L->wv, &L->wo,
-						   &L->w_gate, &L->w_up, &L->w_down };
+		const struct llmos_weight *w[] = { &L->wq, &L->wk,     &L->wv,   &L->wo,
+						   &L->wqkv, &L->w_gate, &L->w_up, &L->w_down };
 		size_t i, sz;
 
 		for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
@@ -41,6 +41,22 @@ static size_t scratch_size(const struct llmos_model *m, uint32_t n_batch)
 		}
 	}
 	return best;
+}
+
+/* Width of the widest fused matmul output (q|k|v or gate|up); 0 if none. */
+static size_t fused_width(const struct llmos_model *m)
+{
+	size_t w = 0;
+
+	for (int l = 0; l < m->hp.n_layers; l++) {
+		const struct llmos_layer *L = &m->layers[l];
+
+		if (L->wqkv.data && (size_t)L->wqkv.rows > w)
+			w = (size_t)L->wqkv.rows;
+		if (!L->w_gate.data && (size_t)L->w_up.rows > w)
+			w = (size_t)L->w_up.rows;
+	}
+	return w;
 }
 
 static int alloc_buffers(struct llmos_session *s)
@@ -58,12 +74,13 @@ static int alloc_buffers(struct llmos_session *s)
 	s->att = alloc_floats(b * q_dim);
 	s->hb = alloc_floats(b * hp->ffn_dim);
 	s->hb2 = alloc_floats(b * hp->ffn_dim);
+	s->wide = fused_width(s->m) ? alloc_floats(b * fused_width(s->m)) : NULL;
 	s->scores = alloc_floats((size_t)nth * s->n_ctx);
 	s->mm_scratch = aligned_alloc(64, (scratch_size(s->m, s->n_batch) + 63) / 64 * 64 + 64);
 	s->logits = alloc_floats(hp->n_vocab);
 	s->logits_cap = 1;
 	if (!s->key_cache || !s->value_cache || !s->x || !s->xb || !s->q || !s->att || !s->hb ||
-	    !s->hb2 || !s->scores || !s->mm_scratch || !s->logits)
+	    !s->hb2 || !s->scores || !s->mm_scratch || !s->logits || (fused_width(s->m) && !s->wide))
 		return llmos_fail(-ENOMEM, "session: out of memory for a context of %u", s->n_ctx);
 	return 0;
 }
@@ -104,6 +121,10 @@ int llmos_session_create(struct llmos_session **out, const struct llmos_model *m
 	if (ret < 0)
 		goto out_free;
 	s->rope_theta_scale = powf(m->hp.rope_freq_base, -2.0f / (float)m->hp.rope_dim);
+	/* LongRoPE: the long factors once the context outgrows the original */
+	s->rope_factors = m->rope_freqs ? m->rope_freqs
+			  : m->rope_long && s->n_ctx > (uint32_t)m->hp.n_ctx_orig ? m->rope_long
+										     : m->rope_short;
 	if (n_threads > 1) {
 		s->pool = llmos_pool_create(n_threads);
 		if (!s->pool) {
@@ -139,6 +160,7 @@ void llmos_session_free(struct llmos_session *s)
 	free(s->att);
 	free(s->hb);
 	free(s->hb2);
+	free(s->wide);
 	free(s->scores);
 	free(s->mm_scratch);
 	free(s->logits);

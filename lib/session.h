@@ -26,6 +26,7 @@ struct llmos_session {
 	float *key_cache;      /* (n_layers, n_ctx, kv_dim), RoPE applied */
 	float *value_cache;    /* (n_layers, n_ctx, kv_dim) */
 	float rope_theta_scale; /* base^(-2 / rope_dim) */
+	const float *rope_factors; /* per-pair divisors of theta, or NULL */
 
 	/* Activations of one step of up to n_batch tokens. */
 	float *x;              /* (n_batch, dim) the residual stream */
@@ -33,6 +34,7 @@ struct llmos_session {
 	float *q;              /* (n_batch, n_heads * head_dim) */
 	float *att;            /* (n_batch, n_heads * head_dim) attention output */
 	float *hb, *hb2;       /* (n_batch, ffn_dim) */
+	float *wide;           /* (n_batch, fused q|k|v or gate|up width), or NULL */
 	float *scores;         /* (n_threads, n_ctx) attention weights */
 	void *mm_scratch;      /* activations converted for quantized matmuls */
 

@@ -137,6 +137,32 @@ size_t llmos_tokenize_bound(size_t text_len);
  */
 int llmos_token_is_eog(const struct llmos_model *m, int32_t token);
 
+/* ---- chat templates --------------------------------------------------- */
+
+struct llmos_chat_msg {
+	const char *role;    /* "system", "user", "assistant" */
+	const char *content;
+};
+
+/*
+ * llmos_chat_template_detect() - the name of the template a Jinja text
+ * (a model's tokenizer.chat_template) is, recognised by its markers as
+ * llama.cpp does, or a name itself ("chatml"); NULL if unrecognised.
+ */
+const char *llmos_chat_template_detect(const char *text);
+/* The names llmos_chat_apply() knows, comma-separated. */
+const char *llmos_chat_template_names(void);
+/* The model's template name (from its tokenizer.chat_template), or NULL. */
+const char *llmos_model_chat_template(const struct llmos_model *m);
+/*
+ * llmos_chat_apply() - format n messages with template name, ending with
+ * the assistant's turn opened if add_assistant.  NUL-terminates within
+ * cap and returns the full length, like snprintf; -EINVAL for an unknown
+ * name.
+ */
+int llmos_chat_apply(const char *name, const struct llmos_chat_msg *msgs, size_t n,
+		     int add_assistant, char *buf, size_t cap);
+
 /* Streaming token-to-text: bytes come out as whole UTF-8 characters. */
 struct llmos_decoder;
 int llmos_decoder_create(struct llmos_decoder **out, const struct llmos_model *m);

@@ -14,6 +14,7 @@ struct run_opts {
 	const char *model, *prompt;
 	long n_predict, threads, ctx, batch, weight;
 	int no_bos, sched_class;
+	int no_special, ignore_eos, print_ids;
 	struct llmos_sampler_params sp;
 };
 
@@ -39,6 +40,9 @@ static void run_usage(FILE *out)
 		"      --repeat-last-n N   how many recent tokens (default 64)\n"
 		"  -s, --seed S            random seed (default: from the clock, printed)\n"
 		"      --no-bos            do not prepend BOS\n"
+		"      --no-special        special tokens' texts in the prompt stay text\n"
+		"      --ignore-eos        go on past end-of-generation tokens\n"
+		"      --ids               print the generated token ids, not their text\n"
 		"      --class CLASS       scheduling class with llmos.ko: realtime, interactive,\n"
 		"                          normal (default), background, or none (unscheduled);\n"
 		"                          above normal needs CAP_SYS_NICE\n"
@@ -91,6 +95,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "repeat-penalty", 1, NULL, 5 }, { "repeat-last-n", 1, NULL, 6 },
 		{ "seed", 1, NULL, 's' },	   { "no-bos", 0, NULL, 7 },
 		{ "class", 1, NULL, 8 },	   { "weight", 1, NULL, 9 },
+		{ "no-special", 0, NULL, 10 },	   { "ignore-eos", 0, NULL, 11 },
+		{ "ids", 0, NULL, 12 },
 		{ "help", 0, NULL, 'h' },	   { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -104,6 +110,9 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		case 't': if (cli_int("run", "-t", optarg, 1, 256, &o->threads)) return 1; break;
 		case 'b': if (cli_int("run", "-b", optarg, 1, 1 << 16, &o->batch)) return 1; break;
 		case 7: o->no_bos = 1; break;
+		case 10: o->no_special = 1; break;
+		case 11: o->ignore_eos = 1; break;
+		case 12: o->print_ids = 1; break;
 		case 8: if (cli_class("run", optarg, &o->sched_class)) return 1; break;
 		case 9:
 			if (cli_int("run", "--weight", optarg, 1, LLMOS_SCHED_WEIGHT_MAX,
@@ -131,13 +140,21 @@ struct generation {
 	struct llmos_decoder *dec;
 	int32_t *ids;
 	int n_prompt, n_gen;
+	int print_ids;
 	double t_prompt, t_gen;
 };
 
 static void emit(struct generation *g, int32_t id)
 {
 	char buf[256];
-	int n = llmos_decoder_push(g->dec, id, buf, sizeof(buf));
+	int n;
+
+	if (g->print_ids) {
+		printf("%s%d", g->n_gen > 1 ? " " : "", id);
+		fflush(stdout);
+		return;
+	}
+	n = llmos_decoder_push(g->dec, id, buf, sizeof(buf));
 
 	if (n > 0) {
 		fwrite(buf, 1, (size_t)n, stdout);
@@ -149,11 +166,13 @@ static int tokenize_prompt(struct generation *g, const struct run_opts *o)
 {
 	struct llmos_model_desc d;
 	size_t len = strlen(o->prompt);
-	unsigned int flags = 0;
+	unsigned int flags = o->no_special ? 0 : LLMOS_TOKENIZE_SPECIAL;
 
 	llmos_model_describe(g->m, &d);
 	if (d.add_bos && !o->no_bos)
 		flags |= LLMOS_TOKENIZE_BOS;
+	if (d.add_eos && !o->no_bos)
+		flags |= LLMOS_TOKENIZE_EOS;
 	g->ids = malloc(llmos_tokenize_bound(len) * sizeof(*g->ids));
 	if (!g->ids) {
 		fprintf(stderr, "llmos run: out of memory\n");
@@ -189,12 +208,14 @@ static int generate(struct generation *g, const struct run_opts *o)
 		llmos_sampler_accept(g->smp, g->ids[i]);
 		llmos_decoder_push(g->dec, g->ids[i], (char[256]){ 0 }, 256);
 	}
-	fputs(o->prompt, stdout);
-	fflush(stdout);
+	if (!g->print_ids) {
+		fputs(o->prompt, stdout);
+		fflush(stdout);
+	}
 	t0 = cli_now();
 	while (o->n_predict < 0 || g->n_gen < o->n_predict) {
 		id = llmos_sampler_sample(g->smp, llmos_session_logits(g->s, -1));
-		if (id == d.eos)
+		if (!o->ignore_eos && llmos_token_is_eog(g->m, id))
 			break;
 		g->n_gen++;
 		emit(g, id);
@@ -242,6 +263,7 @@ int cmd_run(int argc, char **argv)
 		return ret < 0 ? 0 : 2;
 	if (o.sp.temp > 0 && !getenv("LLMOS_QUIET"))
 		fprintf(stderr, "llmos run: seed %llu\n", (unsigned long long)o.sp.seed);
+	g.print_ids = o.print_ids;
 	ret = cli_load("run", o.model, &g.m);
 	if (!ret)
 		ret = cli_session("run", g.m, (uint32_t)o.ctx, (uint32_t)o.threads,

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_arch.c - each model family against llama.cpp: for every line of
+ * tests/fixtures/arch-models.txt, remake the synthetic model with
+ * `llmos mkmodel` (a real vocabulary from ../shared/models/vocab), then
+ * check that `llmos run` gives llama.cpp's 16 greedy ids and `llmos
+ * perplexity` its perplexity within 0.5 %.  One cmocka test per line.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define FIXTURE "tests/fixtures/arch-models.txt"
+#define PPL_TEXT "tests/fixtures/tinystories-ppl.txt"
+#define MAX_CASES 64
+
+struct arch_case {
+	char name[64], type[16], args[1024], ids[1024];
+	double ppl;
+};
+
+static char llmos_bin[4096], vocab_dir[4096], prompt[512], tmpdir[64];
+
+static int run(const char *cmd, char *out, size_t cap)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n = 0, got;
+	int status;
+
+	assert_non_null(p);
+	while (n + 1 < cap && (got = fread(out + n, 1, cap - 1 - n, p)) > 0)
+		n += got;
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* args with VOCAB/ replaced by the vocabulary directory. */
+static void expand(const char *args, char *out, size_t cap)
+{
+	const char *at;
+	size_t n = 0;
+
+	while ((at = strstr(args, "VOCAB/")) && n < cap) {
+		n += (size_t)snprintf(out + n, cap - n, "%.*s%s/", (int)(at - args), args, vocab_dir);
+		args = at + 6;
+	}
+	if (n < cap)
+		snprintf(out + n, cap - n, "%s", args);
+}
+
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\n'))
+		s[--n] = '\0';
+}
+
+static void family_matches_llama_cpp(void **state)
+{
+	const struct arch_case *c = *state;
+	static char cmd[16384], args[4096], out[65536];
+	char path[256];
+	const char *ppl;
+
+	snprintf(path, sizeof(path), "%s/%s-%s.gguf", tmpdir, c->name, c->type);
+	expand(c->args, args, sizeof(args));
+	snprintf(cmd, sizeof(cmd), "%s mkmodel %s --type %s %s 2>&1", llmos_bin, args, c->type,
+		 path);
+	if (run(cmd, out, sizeof(out)))
+		fail_msg("mkmodel failed: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s run -m %s -p '%s' -n 16 --temp 0 --ids --ignore-eos -c 256",
+		 llmos_bin, path, prompt);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	trim(out);
+	if (strcmp(out, c->ids))
+		fail_msg("%s %s greedy ids\n  llama.cpp: %s\n  llmos:     %s", c->name, c->type,
+			 c->ids, out);
+	snprintf(cmd, sizeof(cmd), "%s perplexity -m %s -f %s -c 64", llmos_bin, path, PPL_TEXT);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	ppl = strstr(out, "PPL = ");
+	assert_non_null(ppl);
+	printf("%s %s: ids equal; perplexity %.4f, llama.cpp %.4f\n", c->name, c->type,
+	       atof(ppl + 6), c->ppl);
+	assert_true(fabs(atof(ppl + 6) / c->ppl - 1.0) <= 0.005);
+	unlink(path);
+}
+
+static int parse_line(char *line, struct arch_case *c)
+{
+	char *f[5], *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(line, "|", &save); t && n < 5; t = strtok_r(NULL, "|", &save))
+		f[n++] = t;
+	if (n != 5)
+		return -1;
+	for (int i = 0; i < 5; i++) {
+		while (*f[i] == ' ')
+			f[i]++;
+		trim(f[i]);
+	}
+	snprintf(c->name, sizeof(c->name), "%s", f[0]);
+	snprintf(c->type, sizeof(c->type), "%s", f[1]);
+	snprintf(c->args, sizeof(c->args), "%s", f[2]);
+	snprintf(c->ids, sizeof(c->ids), "%s", f[3]);
+	c->ppl = atof(f[4]);
+	return 0;
+}
+
+static int read_cases(struct arch_case *cases)
+{
+	FILE *f = fopen(FIXTURE, "r");
+	char line[4096];
+	int n = 0;
+
+	assert_non_null(f);
+	while (n < MAX_CASES && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "# prompt: ", 10)) {
+			snprintf(prompt, sizeof(prompt), "%.500s", line + 10);
+			trim(prompt);
+		}
+		if (line[0] != '#' && !parse_line(line, &cases[n]))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+int main(void)
+{
+	static struct arch_case cases[MAX_CASES];
+	static char names[MAX_CASES][96];
+	struct CMUnitTest tests[MAX_CASES];
+	const char *bin = getenv("LLMOS_BIN"), *dir = getenv("LLMOS_TEST_VOCABS");
+	int n, ret;
+
+	snprintf(llmos_bin, sizeof(llmos_bin), "%s/llmos", bin && *bin ? bin : "build/bin");
+	snprintf(vocab_dir, sizeof(vocab_dir), "%s", dir && *dir ? dir : "../shared/models/vocab");
+	if (access(vocab_dir, R_OK)) {
+		printf("SKIP: %s not found (set LLMOS_TEST_VOCABS)\n", vocab_dir);
+		return 0;
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/llmos-arch-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	n = read_cases(cases);
+	for (int i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "%.60s_%.15s", cases[i].name, cases[i].type);
+		tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(family_matches_llama_cpp,
+									 &cases[i]);
+		tests[i].name = names[i];
+	}
+	ret = _cmocka_run_group_tests("arch", tests, (size_t)n, NULL, NULL);
+	rmdir(tmpdir);
+	return ret;
+}
