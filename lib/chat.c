@@ -202,10 +202,11 @@ static const struct chat_template templates[] = {
 	  "%}{{ '<|im_start|>assistant\n' }}{% endif %}",
 	  fmt_chatml },
 	{ "llama2-sys-strip", { "[INST]", "content.strip()" }, { NULL }, { NULL },
-	  "{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + "
-	  "message['content'].strip() + ' [/INST]' }}{% elif message['role'] == 'system' %}"
-	  "{{ '<<SYS>>\\n' + message['content'].strip() + '\\n<</SYS>>\\n\\n' }}{% else %}"
-	  "{{ message['content'].strip() + eos_token }}{% endif %}{% endfor %}",
+	  "{% for message in messages %}{% set content = message['content'] %}{% if "
+	  "message['role'] == 'user' %}{{ '[INST] ' + content.strip() + ' [/INST]' }}{% elif "
+	  "message['role'] == 'system' %}{{ '<<SYS>>\\n' + content.strip() + "
+	  "'\\n<</SYS>>\\n\\n' }}{% else %}{{ content.strip() + eos_token }}{% endif %}"
+	  "{% endfor %}",
 	  fmt_llama2_sys_strip },
 	{ "llama2-sys-bos", { "[INST]", "bos_token + '[INST]" }, { NULL }, { NULL },
 	  "{% for message in messages %}{% if message['role'] == 'user' %}{{ bos_token + "

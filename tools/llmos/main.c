@@ -16,6 +16,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "run", cmd_run, "generate text from a prompt" },
+	{ "chat", cmd_chat, "talk with a model, with its chat template" },
 	{ "tokenize", cmd_tokenize, "print the token ids of a text" },
 	{ "perplexity", cmd_perplexity, "perplexity of a model on a text file" },
 	{ "bench", cmd_bench, "prompt and generation speed in tokens/s" },
