@@ -43,6 +43,7 @@ static const struct llmos_arch llmos_archs[] = {
 		.rope_short = "rope_factors_short.weight",
 		.rope = LLMOS_ROPE_HALVES,
 		.swa = LLMOS_SWA_ALL,
+		.scale_q = true,
 	},
 	{
 		.name = "gemma2",
@@ -55,6 +56,7 @@ static const struct llmos_arch llmos_archs[] = {
 		.default_swa = 4096,
 		.embd_scale = true,
 		.softcap = true,
+		.scale_q = true,
 	},
 };
 

@@ -132,29 +132,38 @@ struct attn_job {
 /*
  * One (token, head) pair: causal softmax(q k^T * scale) v over the cache,
  * over the last n_swa positions only in a sliding-window layer, the scores
- * soft-capped where the family does that.
+ * soft-capped where the family does that.  As in ggml with an fp16 cache,
+ * q and the softmax weights are rounded to fp16 for their dot products.
  */
-static void attend(struct llmos_session *s, int layer, uint32_t t, int h, float *scores)
+static void attend(struct llmos_session *s, int layer, uint32_t t, int h, float *scores,
+		   llmos_fp16 *probs)
 {
 	const struct llmos_hparams *hp = &s->m->hp;
+	llmos_vec_dot_fn dot = llmos_type_traits(LLMOS_TYPE_F16)->vec_dot;
 	int hd = hp->head_dim, kv_dim = hp->n_kv_heads * hd, q_dim = hp->n_heads * hd;
-	int kvh = h / (hp->n_heads / hp->n_kv_heads);
-	size_t base = (size_t)layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
-	const float *q = s->q + (size_t)t * q_dim + (size_t)h * hd;
+	int kvh = h / (hp->n_heads / hp->n_kv_heads), d;
+	const llmos_fp16 *keys = s->key_cache + (size_t)layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
+	const llmos_fp16 *vals = s->value_cache + ((size_t)layer * kv_dim + (size_t)kvh * hd) *
+							  s->n_ctx;
+	const llmos_fp16 *q = s->q16 + (size_t)t * q_dim + (size_t)h * hd;
 	float *out = s->att + (size_t)t * q_dim + (size_t)h * hd;
-	uint32_t j, last = s->pos + t, first = 0;
+	float scale = s->m->arch->scale_q ? 1.0f : hp->attn_scale;
+	uint32_t j, last = s->pos + t, first = 0, n;
 
 	if (s->m->layers[layer].swa && last + 1 > (uint32_t)hp->n_swa)
 		first = last + 1 - (uint32_t)hp->n_swa;
-	for (j = first; j <= last; j++)
-		scores[j - first] = llmos_vec_dot_f32(q, s->key_cache + base + (size_t)j * kv_dim,
-						      hd) * hp->attn_scale;
+	n = last + 1 - first;
+	for (j = 0; j < n; j++) {
+		dot(hd, &scores[j], keys + (size_t)(first + j) * kv_dim, q);
+		scores[j] *= scale;
+	}
 	if (hp->attn_softcap > 0.0f)
-		softcap(scores, last + 1 - first, hp->attn_softcap);
-	llmos_softmax(scores, (int)(last + 1 - first));
-	memset(out, 0, hd * sizeof(float));
-	for (j = first; j <= last; j++)
-		llmos_vec_mad(out, s->value_cache + base + (size_t)j * kv_dim, scores[j - first], hd);
+		softcap(scores, n, hp->attn_softcap);
+	llmos_softmax(scores, (int)n);
+	for (j = 0; j < n; j++)
+		probs[j] = llmos_fp32_to_fp16(scores[j]);
+	for (d = 0; d < hd; d++)
+		dot((int)n, &out[d], vals + (size_t)d * s->n_ctx + first, probs);
 }
 
 static void attn_worker(void *arg, int ith, int nth)
@@ -163,9 +172,10 @@ static void attn_worker(void *arg, int ith, int nth)
 	struct llmos_session *s = job->s;
 	uint32_t n_heads = s->m->hp.n_heads, i;
 	float *scores = s->scores + (size_t)ith * s->n_ctx;
+	llmos_fp16 *probs = s->probs16 + (size_t)ith * s->n_ctx;
 
 	for (i = ith; i < job->n * n_heads; i += nth)
-		attend(s, job->layer, i / n_heads, (int)(i % n_heads), scores);
+		attend(s, job->layer, i / n_heads, (int)(i % n_heads), scores, probs);
 }
 
 /* Q into s->q, K and V into the cache at s->pos: fused or not, biased or not. */
@@ -195,24 +205,45 @@ static int project_qkv(struct llmos_session *s, const struct llmos_layer *L, flo
 	return 0;
 }
 
+/*
+ * Round the new tokens' q to fp16 (scaled first where the family scales
+ * q) and store their keys and values in the cache, values transposed.
+ */
+static void store_qkv(struct llmos_session *s, int l, uint32_t n)
+{
+	const struct llmos_hparams *hp = &s->m->hp;
+	int q_dim = hp->n_heads * hp->head_dim, kv_dim = hp->n_kv_heads * hp->head_dim;
+	float qs = s->m->arch->scale_q ? hp->attn_scale : 1.0f;
+	llmos_fp16 *keys = s->key_cache + ((size_t)l * s->n_ctx + s->pos) * kv_dim;
+	llmos_fp16 *vals = s->value_cache + (size_t)l * kv_dim * s->n_ctx + s->pos;
+
+	for (size_t i = 0; i < (size_t)n * q_dim; i++)
+		s->q16[i] = llmos_fp32_to_fp16(s->q[i] * qs);
+	for (size_t i = 0; i < (size_t)n * kv_dim; i++)
+		keys[i] = llmos_fp32_to_fp16(s->k[i]);
+	for (uint32_t t = 0; t < n; t++)
+		for (int d = 0; d < kv_dim; d++)
+			vals[(size_t)d * s->n_ctx + t] =
+				llmos_fp32_to_fp16(s->v[(size_t)t * kv_dim + d]);
+}
+
 static int attention_block(struct llmos_session *s, int l, uint32_t n)
 {
 	const struct llmos_hparams *hp = &s->m->hp;
 	const struct llmos_layer *L = &s->m->layers[l];
 	int q_dim = hp->n_heads * hp->head_dim, kv_dim = hp->n_kv_heads * hp->head_dim;
-	size_t at = ((size_t)l * s->n_ctx + s->pos) * kv_dim;
-	float *k = s->key_cache + at, *v = s->value_cache + at;
 	struct attn_job job = { s, l, n };
 	uint32_t t;
 	int ret;
 
 	norm_rows(s->xb, s->x, L->attn_norm, n, hp->dim, hp->norm_eps);
-	if ((ret = project_qkv(s, L, k, v, n)))
+	if ((ret = project_qkv(s, L, s->k, s->v, n)))
 		return ret;
 	for (t = 0; t < n; t++) {
 		rope(s, s->q + (size_t)t * q_dim, hp->n_heads, s->pos + t);
-		rope(s, k + (size_t)t * kv_dim, hp->n_kv_heads, s->pos + t);
+		rope(s, s->k + (size_t)t * kv_dim, hp->n_kv_heads, s->pos + t);
 	}
+	store_qkv(s, l, n);
 	llmos_pool_run(s->pool, attn_worker, &job);
 	if ((ret = mm(s, s->xb, &L->wo, s->att, n)))
 		return ret;

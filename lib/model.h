@@ -56,6 +56,7 @@ struct llmos_arch {
 	int default_swa;	 /* window when the file gives none; 0: none */
 	bool embd_scale;	 /* embeddings times sqrt(dim) (gemma) */
 	bool softcap;		 /* attention and final logit soft-capping (gemma2) */
+	bool scale_q;		 /* q is scaled before q.k, not the product (phi3, gemma2) */
 	bool output_tied_ok;	 /* output.weight may be absent: use tok_embd */
 };
 

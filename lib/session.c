@@ -66,8 +66,12 @@ static int alloc_buffers(struct llmos_session *s)
 	size_t b = s->n_batch, q_dim = (size_t)hp->n_heads * hp->head_dim;
 	int nth = llmos_pool_threads(s->pool);
 
-	s->key_cache = alloc_floats(kv);
-	s->value_cache = alloc_floats(kv);
+	s->key_cache = calloc(kv ? kv : 1, sizeof(llmos_fp16));
+	s->value_cache = calloc(kv ? kv : 1, sizeof(llmos_fp16));
+	s->q16 = calloc(b * q_dim, sizeof(llmos_fp16));
+	s->k = alloc_floats(b * hp->n_kv_heads * hp->head_dim);
+	s->v = alloc_floats(b * hp->n_kv_heads * hp->head_dim);
+	s->probs16 = calloc((size_t)nth * s->n_ctx, sizeof(llmos_fp16));
 	s->x = alloc_floats(b * hp->dim);
 	s->xb = alloc_floats(b * hp->dim);
 	s->q = alloc_floats(b * q_dim);
@@ -79,8 +83,9 @@ static int alloc_buffers(struct llmos_session *s)
 	s->mm_scratch = aligned_alloc(64, (scratch_size(s->m, s->n_batch) + 63) / 64 * 64 + 64);
 	s->logits = alloc_floats(hp->n_vocab);
 	s->logits_cap = 1;
-	if (!s->key_cache || !s->value_cache || !s->x || !s->xb || !s->q || !s->att || !s->hb ||
-	    !s->hb2 || !s->scores || !s->mm_scratch || !s->logits || (fused_width(s->m) && !s->wide))
+	if (!s->key_cache || !s->value_cache || !s->q16 || !s->k || !s->v || !s->probs16 ||
+	    !s->x || !s->xb || !s->q || !s->att || !s->hb || !s->hb2 || !s->scores ||
+	    !s->mm_scratch || !s->logits || (fused_width(s->m) && !s->wide))
 		return llmos_fail(-ENOMEM, "session: out of memory for a context of %u", s->n_ctx);
 	return 0;
 }
@@ -154,6 +159,10 @@ void llmos_session_free(struct llmos_session *s)
 	llmos_pool_destroy(s->pool);
 	free(s->key_cache);
 	free(s->value_cache);
+	free(s->q16);
+	free(s->k);
+	free(s->v);
+	free(s->probs16);
 	free(s->x);
 	free(s->xb);
 	free(s->q);

@@ -23,8 +23,13 @@ struct llmos_session {
 	int sched_class;       /* LLMOS_CLASS_*, as set (NORMAL by default) */
 	uint32_t sched_weight; /* as set; 0: the process's */
 
-	float *key_cache;      /* (n_layers, n_ctx, kv_dim), RoPE applied */
-	float *value_cache;    /* (n_layers, n_ctx, kv_dim) */
+	/*
+	 * The KV cache in fp16, laid out as llama.cpp keeps it by default (so
+	 * that attention rounds where ggml rounds): keys by position, values
+	 * transposed, by dimension.
+	 */
+	llmos_fp16 *key_cache;   /* (n_layers, n_ctx, kv_dim), RoPE applied */
+	llmos_fp16 *value_cache; /* (n_layers, kv_dim, n_ctx) */
 	float rope_theta_scale; /* base^(-2 / rope_dim) */
 	const float *rope_factors; /* per-pair divisors of theta, or NULL */
 
@@ -32,10 +37,13 @@ struct llmos_session {
 	float *x;              /* (n_batch, dim) the residual stream */
 	float *xb;             /* (n_batch, dim) normed input, or a matmul output */
 	float *q;              /* (n_batch, n_heads * head_dim) */
+	llmos_fp16 *q16;       /* the same, rounded to fp16 for the dots with keys */
+	float *k, *v;          /* (n_batch, kv_dim): new keys and values before the cache */
 	float *att;            /* (n_batch, n_heads * head_dim) attention output */
 	float *hb, *hb2;       /* (n_batch, ffn_dim) */
 	float *wide;           /* (n_batch, fused q|k|v or gate|up width), or NULL */
 	float *scores;         /* (n_threads, n_ctx) attention weights */
+	llmos_fp16 *probs16;   /* (n_threads, n_ctx) the same after softmax, in fp16 */
 	void *mm_scratch;      /* activations converted for quantized matmuls */
 
 	float *logits;         /* (logits_cap, n_vocab) */

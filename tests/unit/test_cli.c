@@ -5,6 +5,7 @@
  * gives llama.cpp's figure, `tokenize` the reference ids; bad input gets a
  * clear error and a non-zero exit.  Skips where the model file is absent.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,10 +103,15 @@ static void same_seed_same_text(void **state)
 	assert_string_not_equal(a, c);
 }
 
-/* llama.cpp's llama-perplexity gives 3.1541 on this text at -c 128. */
+/*
+ * llama.cpp's llama-perplexity gives 3.1541 on this text at -c 128; the
+ * sums in its attention run in another order, so allow one in the last
+ * printed place.
+ */
 static void perplexity_matches_llama_cpp(void **state)
 {
 	static char out[1 << 16], cmd[16384];
+	const char *ppl;
 
 	(void)state;
 	if (!have_model())
@@ -113,7 +119,9 @@ static void perplexity_matches_llama_cpp(void **state)
 	snprintf(cmd, sizeof(cmd), "%s perplexity -m %s -f tests/fixtures/tinystories-ppl.txt "
 		 "-c 128 2>/dev/null", llmos_bin, model);
 	assert_int_equal(0, run(cmd, out, sizeof(out)));
-	assert_non_null(strstr(out, "PPL = 3.1541\n"));
+	ppl = strstr(out, "PPL = ");
+	assert_non_null(ppl);
+	assert_true(fabs(atof(ppl + 6) - 3.1541) <= 0.00011);
 }
 
 static void tokenize_prints_ids_with_bos(void **state)
