@@ -96,6 +96,8 @@ static int check_params(const struct llmos_model *m, const struct llmos_session_
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	*n_ctx = p && p->n_ctx ? p->n_ctx : (uint32_t)m->hp.n_ctx_train;
+	if (!(p && p->n_ctx) && *n_ctx > LLMOS_DEFAULT_CTX_MAX)
+		*n_ctx = LLMOS_DEFAULT_CTX_MAX;
 	if (*n_ctx > MAX_CTX)
 		return llmos_fail(-EINVAL, "session: context %u is over the limit of %u", *n_ctx,
 				  MAX_CTX);

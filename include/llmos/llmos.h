@@ -176,8 +176,16 @@ int llmos_decoder_flush(struct llmos_decoder *d, char *out, size_t cap);
 
 struct llmos_session;
 
+/*
+ * The default context is capped (as llama.cpp's tools default to 4096):
+ * models now advertise 128k positions, whose KV cache would not fit a small
+ * box.  Ask for more with n_ctx.
+ */
+#define LLMOS_DEFAULT_CTX_MAX 4096
+
 struct llmos_session_params {
-	uint32_t n_ctx;     /* positions in the KV cache; 0: the model's n_ctx_train */
+	uint32_t n_ctx;     /* positions in the KV cache; 0: the model's n_ctx_train,
+			       at most LLMOS_DEFAULT_CTX_MAX */
 	uint32_t n_threads; /* 0: one per CPU */
 	uint32_t n_batch;   /* prompt tokens per forward step; 0: 64 */
 };

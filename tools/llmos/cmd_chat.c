@@ -52,7 +52,7 @@ static void chat_usage(FILE *out)
 		"      --chat-template N   use template N instead of the model's\n"
 		"  -n, --n-predict N       at most N tokens a reply (default -1: until the end\n"
 		"                          of the turn or a full context)\n"
-		"  -c, --ctx N             context length (default: the model's)\n"
+		"  -c, --ctx N             context length (default: the model's, at most 4096)\n"
 		"  -t, --threads N         threads (default: one per CPU)\n"
 		"      --temp T            temperature; 0 = greedy (default 0.8)\n"
 		"  -s, --seed S            random seed\n"

@@ -29,7 +29,7 @@ static void run_usage(FILE *out)
 		"  -p, --prompt TEXT       the prompt (BOS is prepended if the model asks for it)\n"
 		"  -n, --n-predict N       tokens to generate (default 128; -1: until EOS or a\n"
 		"                          full context)\n"
-		"  -c, --ctx N             context length (default: the model's)\n"
+		"  -c, --ctx N             context length (default: the model's, at most 4096)\n"
 		"  -t, --threads N         threads (default: one per CPU)\n"
 		"  -b, --batch N           prompt tokens per forward step (default 64)\n"
 		"      --temp T            temperature; 0 = greedy (default 0.8)\n"
