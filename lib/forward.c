@@ -153,12 +153,14 @@ static void attend(struct llmos_session *s, int layer, uint32_t t, int h, float 
 	if (s->m->layers[layer].swa && last + 1 > (uint32_t)hp->n_swa)
 		first = last + 1 - (uint32_t)hp->n_swa;
 	n = last + 1 - first;
-	for (j = 0; j < n; j++) {
+	for (j = 0; j < n; j++)
 		dot(hd, &scores[j], keys + (size_t)(first + j) * kv_dim, q);
-		scores[j] *= scale;
-	}
+	/* ggml caps q.k, then scales it inside its softmax */
 	if (hp->attn_softcap > 0.0f)
 		softcap(scores, n, hp->attn_softcap);
+	if (scale != 1.0f)
+		for (j = 0; j < n; j++)
+			scores[j] *= scale;
 	llmos_softmax(scores, (int)n);
 	for (j = 0; j < n; j++)
 		probs[j] = llmos_fp32_to_fp16(scores[j]);
@@ -247,6 +249,7 @@ static int attention_block(struct llmos_session *s, int l, uint32_t n)
 	llmos_pool_run(s->pool, attn_worker, &job);
 	if ((ret = mm(s, s->xb, &L->wo, s->att, n)))
 		return ret;
+	add_bias(s->xb, L->bo, n, hp->dim);
 	if (L->attn_post_norm)
 		norm_rows(s->xb, s->xb, L->attn_post_norm, n, hp->dim, hp->norm_eps);
 	llmos_vec_add(s->x, s->xb, (int)(n * hp->dim));
@@ -259,9 +262,12 @@ static int project_gate_up(struct llmos_session *s, const struct llmos_layer *L,
 	int ffn = s->m->hp.ffn_dim, ret;
 
 	if (L->w_gate.data) {
-		if ((ret = mm(s, s->hb, &L->w_gate, s->xb, n)))
+		if ((ret = mm(s, s->hb, &L->w_gate, s->xb, n)) ||
+		    (ret = mm(s, s->hb2, &L->w_up, s->xb, n)))
 			return ret;
-		return mm(s, s->hb2, &L->w_up, s->xb, n);
+		add_bias(s->hb, L->b_gate, n, ffn);
+		add_bias(s->hb2, L->b_up, n, ffn);
+		return 0;
 	}
 	if ((ret = mm(s, s->wide, &L->w_up, s->xb, n)))
 		return ret;
@@ -285,6 +291,7 @@ static int ffn_block(struct llmos_session *s, int l, uint32_t n)
 		llmos_silu_mul(s->hb, s->hb2, (int)(n * hp->ffn_dim));
 	if ((ret = mm(s, s->xb, &L->w_down, s->hb, n)))
 		return ret;
+	add_bias(s->xb, L->b_down, n, hp->dim);
 	if (L->ffn_post_norm)
 		norm_rows(s->xb, s->xb, L->ffn_post_norm, n, hp->dim, hp->norm_eps);
 	llmos_vec_add(s->x, s->xb, (int)(n * hp->dim));

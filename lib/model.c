@@ -14,61 +14,6 @@
 #include "model.h"
 #include "tokenizer.h"
 
-#define MAX_DIM (1 << 16)
-#define MAX_LAYERS 1024
-#define MAX_CTX (1 << 22)
-
-/* Metadata key "<arch>.<suffix>". */
-static void arch_key(const struct llmos_model *m, char *key, size_t cap, const char *suffix)
-{
-	snprintf(key, cap, "%s.%s", m->arch->name, suffix);
-}
-
-static int has_arch_key(const struct llmos_model *m, const char *suffix)
-{
-	char key[128];
-
-	arch_key(m, key, sizeof(key), suffix);
-	return gguf_find_key(m->gguf, key) != NULL;
-}
-
-/* A required (dflt < 0) or optional integer hyperparameter in [1, max]. */
-static int get_hparam(const struct llmos_model *m, const char *suffix, int dflt, int max,
-		      int *out)
-{
-	uint32_t v;
-	char key[128];
-	int ret;
-
-	arch_key(m, key, sizeof(key), suffix);
-	if (!gguf_find_key(m->gguf, key)) {
-		if (dflt < 0)
-			return llmos_fail(-LLMOS_EFORMAT, "model: metadata key '%s' is missing", key);
-		*out = dflt;
-		return 0;
-	}
-	ret = gguf_get_u32(m->gguf, key, &v);
-	if (ret < 0)
-		return ret;
-	if (v < 1 || v > (uint32_t)max)
-		return llmos_fail(-LLMOS_EFORMAT, "model: '%s' = %u is out of range [1, %d]", key,
-				  v, max);
-	*out = (int)v;
-	return 0;
-}
-
-static int get_hparam_f32(const struct llmos_model *m, const char *suffix, float dflt, float *out)
-{
-	char key[128];
-
-	arch_key(m, key, sizeof(key), suffix);
-	if (!gguf_find_key(m->gguf, key)) {
-		*out = dflt;
-		return 0;
-	}
-	return gguf_get_f32(m->gguf, key, out);
-}
-
 static int load_arch(struct llmos_model *m)
 {
 	const char *name;
@@ -89,122 +34,18 @@ static int load_arch(struct llmos_model *m)
 	return 0;
 }
 
-static int check_hparams(const struct llmos_hparams *hp)
-{
-	if (hp->n_kv_heads > hp->n_heads || hp->n_heads % hp->n_kv_heads)
-		return llmos_fail(-LLMOS_EFORMAT, "model: head count %d is not a multiple of the "
-				  "KV head count %d", hp->n_heads, hp->n_kv_heads);
-	if (hp->rope_dim > hp->head_dim || hp->rope_dim % 2)
-		return llmos_fail(-LLMOS_EFORMAT, "model: rope dimension %d must be even and at "
-				  "most the head size %d", hp->rope_dim, hp->head_dim);
-	if (!(hp->norm_eps > 0.0f && hp->norm_eps < 1.0f))
-		return llmos_fail(-LLMOS_EFORMAT, "model: norm epsilon %g out of range",
-				  (double)hp->norm_eps);
-	if (!(hp->rope_freq_base > 1.0f))
-		return llmos_fail(-LLMOS_EFORMAT, "model: rope freq base %g out of range",
-				  (double)hp->rope_freq_base);
-	if (!(hp->rope_freq_scale > 0.0f && hp->rope_freq_scale <= 1.0f) ||
-	    !(hp->rope_attn_factor > 0.0f && hp->rope_attn_factor < 100.0f))
-		return llmos_fail(-LLMOS_EFORMAT, "model: rope scaling factor %g or attention "
-				  "factor %g out of range", (double)(1.0f / hp->rope_freq_scale),
-				  (double)hp->rope_attn_factor);
-	if (hp->attn_softcap < 0.0f || hp->final_softcap < 0.0f)
-		return llmos_fail(-LLMOS_EFORMAT, "model: negative soft-capping");
-	return 0;
-}
-
-/* rope.scaling.type: none or linear (factor in freq_scale); YaRN is refused. */
-static int load_rope_scaling(struct llmos_model *m)
-{
-	struct llmos_hparams *hp = &m->hp;
-	const char *type = "none";
-	uint64_t len = 4;
-	char key[128];
-	float factor;
-	int ret;
-
-	arch_key(m, key, sizeof(key), "rope.scaling.type");
-	if (gguf_find_key(m->gguf, key) && (ret = gguf_get_str(m->gguf, key, &type, &len)))
-		return ret;
-	if ((ret = get_hparam_f32(m, "rope.scaling.factor", 1.0f, &factor)) ||
-	    (ret = get_hparam_f32(m, "rope.scaling.attn_factor", 1.0f, &hp->rope_attn_factor)) ||
-	    (ret = get_hparam(m, "rope.scaling.original_context_length", hp->n_ctx_train, MAX_CTX,
-			      &hp->n_ctx_orig)))
-		return ret;
-	hp->rope_freq_scale = 1.0f;
-	if (len == 6 && !memcmp(type, "linear", 6)) {
-		if (!(factor >= 1.0f))
-			return llmos_fail(-LLMOS_EFORMAT, "model: rope scaling factor %g",
-					  (double)factor);
-		hp->rope_freq_scale = 1.0f / factor;
-	} else if (!(len == 4 && !memcmp(type, "none", 4))) {
-		return llmos_fail(-LLMOS_EUNSUPPORTED, "model: rope scaling '%.*s' is not supported "
-				  "(supported: none, linear)", (int)(len > 32 ? 32 : len), type);
-	}
-	return 0;
-}
-
-/* Head size, window and soft-capping: the keys some families add. */
-static int load_attention_keys(struct llmos_model *m)
-{
-	struct llmos_hparams *hp = &m->hp;
-	const struct llmos_arch *a = m->arch;
-	int kl, vl, ret;
-
-	if ((ret = get_hparam(m, "attention.key_length", hp->dim / hp->n_heads, MAX_DIM, &kl)) ||
-	    (ret = get_hparam(m, "attention.value_length", kl, MAX_DIM, &vl)))
-		return ret;
-	if (kl != vl || kl < 1)
-		return llmos_fail(-LLMOS_EUNSUPPORTED, "model: key length %d and value length %d "
-				  "differ", kl, vl);
-	if (kl * hp->n_heads != hp->dim && !has_arch_key(m, "attention.key_length"))
-		return llmos_fail(-LLMOS_EFORMAT, "model: embedding length %d is not a multiple "
-				  "of the head count %d", hp->dim, hp->n_heads);
-	hp->head_dim = kl;
-	hp->n_swa = 0;
-	if (a->swa != LLMOS_SWA_NONE &&
-	    (ret = get_hparam(m, "attention.sliding_window", a->default_swa, MAX_CTX, &hp->n_swa)))
-		return ret;
-	hp->attn_softcap = hp->final_softcap = 0.0f;
-	if (a->softcap &&
-	    ((ret = get_hparam_f32(m, "attn_logit_softcapping", 50.0f, &hp->attn_softcap)) ||
-	     (ret = get_hparam_f32(m, "final_logit_softcapping", 30.0f, &hp->final_softcap))))
-		return ret;
-	/* q.k / sqrt(head size); gemma2 27B (46 layers) uses dim / heads instead */
-	hp->attn_scale = 1.0f / sqrtf((float)(a->softcap && hp->n_layers == 46
-						      ? hp->dim / hp->n_heads
-						      : hp->head_dim));
-	return 0;
-}
-
-static int load_hparams(struct llmos_model *m)
-{
-	struct llmos_hparams *hp = &m->hp;
-	int ret;
-
-	if ((ret = get_hparam(m, "embedding_length", -1, MAX_DIM, &hp->dim)) ||
-	    (ret = get_hparam(m, "block_count", -1, MAX_LAYERS, &hp->n_layers)) ||
-	    (ret = get_hparam(m, "attention.head_count", -1, MAX_DIM, &hp->n_heads)) ||
-	    (ret = get_hparam(m, "feed_forward_length", -1, 1 << 20, &hp->ffn_dim)) ||
-	    (ret = get_hparam(m, "context_length", 2048, MAX_CTX, &hp->n_ctx_train)))
-		return ret;
-	if ((ret = get_hparam(m, "attention.head_count_kv", hp->n_heads, MAX_DIM,
-			      &hp->n_kv_heads)))
-		return ret;
-	if ((ret = load_attention_keys(m)) ||
-	    (ret = get_hparam(m, "rope.dimension_count", hp->head_dim, MAX_DIM, &hp->rope_dim)) ||
-	    (ret = get_hparam_f32(m, "rope.freq_base", 10000.0f, &hp->rope_freq_base)) ||
-	    (ret = get_hparam_f32(m, "attention.layer_norm_rms_epsilon", 1e-5f, &hp->norm_eps)) ||
-	    (ret = load_rope_scaling(m)))
-		return ret;
-	return check_hparams(hp);
-}
-
 static const struct gguf_tensor *find_tensor(const struct llmos_model *m, const char *fmt,
 					     int layer, char *name, size_t cap)
 {
 	snprintf(name, cap, fmt, layer);
 	return gguf_find_tensor(m->gguf, name);
+}
+
+/* Note that t is taken, for the check that no tensor is left unused. */
+static void take(const struct llmos_model *m, const struct gguf_tensor *t)
+{
+	if (m->tensor_used)
+		m->tensor_used[t - gguf_tensor_at(m->gguf, 0)] = 1;
 }
 
 static int check_shape(const struct gguf_tensor *t, int64_t rows, int64_t cols)
@@ -238,6 +79,7 @@ static int get_matrix(const struct llmos_model *m, const char *fmt, int layer, i
 	if (!tr || !tr->vec_dot || !tr->to_float)
 		return llmos_fail(-LLMOS_EUNSUPPORTED, "model: tensor '%s' has type %s, which "
 				  "llmos cannot multiply", name, gguf_ggml_type_name(t->type));
+	take(m, t);
 	w->data = t->data;
 	w->type = (enum llmos_type)t->type;
 	w->rows = rows;
@@ -266,6 +108,7 @@ static int get_vector(const struct llmos_model *m, const char *fmt, int layer, i
 	*out = malloc(n * sizeof(float));
 	if (!*out)
 		return llmos_fail(-ENOMEM, "model: out of memory");
+	take(m, t);
 	tr->to_float(t->data, *out, n);
 	return 0;
 }
@@ -317,10 +160,14 @@ static int load_ffn(struct llmos_model *m, int i)
 
 	if (!has_tensor(m, a->w_gate, i))
 		ret = get_matrix(m, a->w_up, i, 2 * (int64_t)ffn, dim, &l->w_up);
-	else if (!(ret = get_matrix(m, a->w_gate, i, ffn, dim, &l->w_gate)))
-		ret = get_matrix(m, a->w_up, i, ffn, dim, &l->w_up);
+	else if (!(ret = get_matrix(m, a->w_gate, i, ffn, dim, &l->w_gate)) &&
+		 !(ret = get_matrix(m, a->w_up, i, ffn, dim, &l->w_up)) &&
+		 !(ret = get_vector_opt(m, a->b_gate, i, ffn, &l->b_gate)))
+		ret = get_vector_opt(m, a->b_up, i, ffn, &l->b_up);
 	if (!ret)
 		ret = get_matrix(m, a->w_down, i, dim, ffn, &l->w_down);
+	if (!ret)
+		ret = get_vector_opt(m, a->b_down, i, dim, &l->b_down);
 	return ret;
 }
 
@@ -336,6 +183,7 @@ static int load_layer(struct llmos_model *m, int i)
 	if ((ret = get_vector(m, a->attn_norm, i, hp->dim, &l->attn_norm)) ||
 	    (ret = load_qkv(m, i, q_dim, kv_dim)) ||
 	    (ret = get_matrix(m, a->wo, i, hp->dim, q_dim, &l->wo)) ||
+	    (ret = get_vector_opt(m, a->bo, i, hp->dim, &l->bo)) ||
 	    (ret = get_vector(m, a->ffn_norm, i, hp->dim, &l->ffn_norm)) ||
 	    (ret = load_ffn(m, i)))
 		return ret;
@@ -385,10 +233,29 @@ static int load_embeddings(struct llmos_model *m)
 	return get_matrix(m, m->arch->output, 0, hp->n_vocab, hp->dim, &m->output);
 }
 
+/*
+ * A tensor the forward pass would not use means a file of another variant
+ * (biases, experts, ...) that would run wrongly: refuse it, as llama.cpp does.
+ */
+static int check_all_used(const struct llmos_model *m)
+{
+	uint64_t n = gguf_tensor_count(m->gguf);
+
+	for (uint64_t i = 0; i < n; i++)
+		if (!m->tensor_used[i])
+			return llmos_fail(-LLMOS_EUNSUPPORTED, "model: tensor '%s' is not part of "
+					  "the %s architecture as llmos runs it",
+					  gguf_tensor_at(m->gguf, i)->name, m->arch->name);
+	return 0;
+}
+
 static int load_weights(struct llmos_model *m)
 {
 	int i, ret;
 
+	m->tensor_used = calloc(gguf_tensor_count(m->gguf) + 1, 1);
+	if (!m->tensor_used)
+		return llmos_fail(-ENOMEM, "model: out of memory");
 	ret = load_embeddings(m);
 	if (ret < 0)
 		return ret;
@@ -405,7 +272,10 @@ static int load_weights(struct llmos_model *m)
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	ret = check_all_used(m);
+	free(m->tensor_used);
+	m->tensor_used = NULL;
+	return ret;
 }
 
 /* Totals over all tensors, and the type holding most of the bytes. */
@@ -465,7 +335,7 @@ int llmos_model_load(struct llmos_model **out, const char *path)
 	if (!ret)
 		ret = load_arch(m);
 	if (!ret)
-		ret = load_hparams(m);
+		ret = llmos_model_load_hparams(m);
 	if (!ret)
 		ret = load_weights(m);
 	if (!ret)
@@ -548,12 +418,17 @@ void llmos_model_free(struct llmos_model *m)
 			free(l->bq);
 			free(l->bk);
 			free(l->bv);
+			free(l->bo);
+			free(l->b_gate);
+			free(l->b_up);
+			free(l->b_down);
 			free(l->attn_post_norm);
 			free(l->ffn_post_norm);
 		}
 		free(m->layers);
 	}
 	free(m->output_norm);
+	free(m->tensor_used);
 	free(m->rope_freqs);
 	free(m->rope_long);
 	free(m->rope_short);

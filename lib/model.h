@@ -45,6 +45,8 @@ struct llmos_arch {
 	const char *attn_norm, *wq, *wk, *wv, *wo;
 	const char *wqkv;	    /* fused q|k|v rows, used when wq is absent */
 	const char *bq, *bk, *bv;   /* optional biases of q, k, v */
+	const char *bo;		    /* optional bias of the attention output */
+	const char *b_gate, *b_up, *b_down; /* optional FFN biases */
 	const char *attn_post_norm; /* norm of the attention output (gemma2) */
 	const char *ffn_norm, *w_gate, *w_up, *w_down;
 	const char *ffn_post_norm;  /* norm of the FFN output (gemma2) */
@@ -95,7 +97,8 @@ struct llmos_weight {
 struct llmos_layer {
 	float *attn_norm;          /* (dim), converted to f32 at load */
 	struct llmos_weight wqkv;  /* (q_dim + 2 * kv_dim, dim) if fused, else data NULL */
-	float *bq, *bk, *bv;       /* biases, or NULL */
+	float *bq, *bk, *bv, *bo;  /* biases, or NULL */
+	float *b_gate, *b_up, *b_down;
 	float *attn_post_norm;     /* (dim) or NULL */
 	float *ffn_post_norm;      /* (dim) or NULL */
 	bool swa;                  /* attends to the last n_swa positions only */
@@ -141,8 +144,12 @@ struct llmos_model {
 	bool add_bos;                 /* tokenizer.ggml.add_bos_token */
 	bool add_eos;                 /* tokenizer.ggml.add_eos_token */
 	bool vocab_only;              /* llmos_model_load_vocab(): no weights */
+	uint8_t *tensor_used;         /* while loading: which file tensors were taken */
 	char tok_kind[16];            /* tokenizer.ggml.model */
 };
+
+/* model_hparams.c: the hyperparameters of m->arch from the metadata. */
+int llmos_model_load_hparams(struct llmos_model *m);
 
 /* model_tokenizer.c: the tokenizer described by the GGUF metadata. */
 int llmos_model_load_tokenizer(struct llmos_model *m);

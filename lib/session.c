@@ -90,6 +90,21 @@ static int alloc_buffers(struct llmos_session *s)
 	return 0;
 }
 
+/* The widest activation row of one token (the forward pass indexes with int). */
+static uint64_t max_width(const struct llmos_model *m)
+{
+	const struct llmos_hparams *hp = &m->hp;
+	uint64_t w = 0, q = (uint64_t)hp->n_heads * hp->head_dim;
+
+	if ((uint64_t)hp->dim > w)
+		w = (uint64_t)hp->dim;
+	if (2 * (uint64_t)hp->ffn_dim > w)
+		w = 2 * (uint64_t)hp->ffn_dim;
+	if (3 * q > w)
+		w = 3 * q;
+	return w;
+}
+
 static int check_params(const struct llmos_model *m, const struct llmos_session_params *p,
 			uint32_t *n_ctx, uint32_t *n_batch, int *n_threads)
 {
@@ -104,6 +119,9 @@ static int check_params(const struct llmos_model *m, const struct llmos_session_
 	*n_batch = p && p->n_batch ? p->n_batch : DEFAULT_BATCH;
 	if (*n_batch > *n_ctx)
 		*n_batch = *n_ctx;
+	if ((uint64_t)*n_batch * max_width(m) > INT32_MAX / 2)
+		return llmos_fail(-EINVAL, "session: a batch of %u tokens is too large for this model",
+				  *n_batch);
 	*n_threads = p && p->n_threads ? (int)p->n_threads : (int)(cpus > 0 ? cpus : 1);
 	if (*n_threads > 256)
 		return llmos_fail(-EINVAL, "session: %d threads is too many", *n_threads);
@@ -128,10 +146,16 @@ int llmos_session_create(struct llmos_session **out, const struct llmos_model *m
 	if (ret < 0)
 		goto out_free;
 	s->rope_theta_scale = powf(m->hp.rope_freq_base, -2.0f / (float)m->hp.rope_dim);
-	/* LongRoPE: the long factors once the context outgrows the original */
-	s->rope_factors = m->rope_freqs ? m->rope_freqs
-			  : m->rope_long && s->n_ctx > (uint32_t)m->hp.n_ctx_orig ? m->rope_long
-										     : m->rope_short;
+	/*
+	 * LongRoPE: the long factors once the context (padded to 32, as
+	 * llama.cpp pads it) outgrows the original one, else the short ones.
+	 */
+	if (m->rope_freqs)
+		s->rope_factors = m->rope_freqs;
+	else if ((s->n_ctx + 31) / 32 * 32 > (uint32_t)m->hp.n_ctx_orig)
+		s->rope_factors = m->rope_long;
+	else
+		s->rope_factors = m->rope_short;
 	if (n_threads > 1) {
 		s->pool = llmos_pool_create(n_threads);
 		if (!s->pool) {

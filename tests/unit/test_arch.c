@@ -6,6 +6,7 @@
  * check that `llmos run` gives llama.cpp's 16 greedy ids and `llmos
  * perplexity` its perplexity within 0.5 %.  One cmocka test per line.
  */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -97,6 +98,62 @@ static void family_matches_llama_cpp(void **state)
 	unlink(path);
 }
 
+/* Make a model with mkmodel ARGS into path; its run must fail saying want. */
+static void refused(const char *args, const char *path, const char *want)
+{
+	static char cmd[16384], out[65536];
+
+	snprintf(cmd, sizeof(cmd), "%s mkmodel %s --dim 64 --hidden 128 --layers 1 --heads 4 "
+		 "--type f32 %s 2>&1", llmos_bin, args, path);
+	if (run(cmd, out, sizeof(out)))
+		fail_msg("mkmodel failed: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s run -m %s -p hi -n 1 2>&1", llmos_bin, path);
+	assert_int_not_equal(run(cmd, out, sizeof(out)), 0);
+	if (!strstr(out, want))
+		fail_msg("expected '%s' in: %s", want, out);
+}
+
+/* Replace the first "llama" after general.architecture with another name. */
+static void rename_arch(const char *path, const char *name)
+{
+	FILE *f = fopen(path, "r+b");
+	static char buf[1 << 16];
+	size_t n;
+	char *at;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	at = memmem(buf, n, "general.architecture", 20);
+	assert_non_null(at);
+	at = memmem(at, n - (size_t)(at - buf), "llama", 5);
+	assert_non_null(at);
+	assert_int_equal(fseek(f, at - buf, SEEK_SET), 0);
+	assert_int_equal(fwrite(name, 1, 5, f), 5);
+	fclose(f);
+}
+
+static void unsupported_files_are_refused_by_name(void **state)
+{
+	static char cmd[16384], out[65536], args[4096];
+	char path[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/bad.gguf", tmpdir);
+	/* a bias qwen2 does not have: llama.cpp refuses the file too */
+	refused("--arch qwen2 --biases", path, "'blk.0.attn_output.bias' is not part of the qwen2");
+	expand("--vocab-from VOCAB/ggml-vocab-gpt-2.gguf --pre no-such-pre", args, sizeof(args));
+	refused(args, path, "pre-tokenizer 'no-such-pre' is not supported");
+	snprintf(cmd, sizeof(cmd), "%s mkmodel --dim 64 --hidden 128 --layers 1 --heads 4 --type "
+		 "f32 %s 2>&1", llmos_bin, path);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	rename_arch(path, "mamba");
+	snprintf(cmd, sizeof(cmd), "%s run -m %s -p hi -n 1 2>&1", llmos_bin, path);
+	assert_int_not_equal(run(cmd, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "architecture 'mamba' is not supported (supported: llama, "
+				    "qwen2, phi3, gemma2)"));
+	unlink(path);
+}
+
 static int parse_line(char *line, struct arch_case *c)
 {
 	char *f[5], *save = NULL;
@@ -142,7 +199,7 @@ int main(void)
 {
 	static struct arch_case cases[MAX_CASES];
 	static char names[MAX_CASES][96];
-	struct CMUnitTest tests[MAX_CASES];
+	struct CMUnitTest tests[MAX_CASES + 1];
 	const char *bin = getenv("LLMOS_BIN"), *dir = getenv("LLMOS_TEST_VOCABS");
 	int n, ret;
 
@@ -161,7 +218,8 @@ int main(void)
 									 &cases[i]);
 		tests[i].name = names[i];
 	}
-	ret = _cmocka_run_group_tests("arch", tests, (size_t)n, NULL, NULL);
+	tests[n] = (struct CMUnitTest)cmocka_unit_test(unsupported_files_are_refused_by_name);
+	ret = _cmocka_run_group_tests("arch", tests, (size_t)n + 1, NULL, NULL);
 	rmdir(tmpdir);
 	return ret;
 }

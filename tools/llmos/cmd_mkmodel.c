@@ -14,6 +14,7 @@
 #include "chat.h"
 #include "cli.h"
 #include "gguf_write.h"
+#include "hash.h"
 #include "kernels.h"
 #include "mkmodel.h"
 
@@ -22,10 +23,11 @@ struct shape {
 	enum llmos_type type;
 	const char *arch;      /* llama, qwen2, phi3, gemma2 */
 	long head_dim;         /* 0: dim / heads */
-	long swa;              /* sliding window (phi3, gemma2); 0: none written */
+	long swa;              /* sliding window (phi3, gemma2); -1: no key written */
 	int tied;              /* no output.weight */
 	int rope_freqs;        /* llama: write rope_freqs.weight */
 	int long_rope;         /* phi3: LongRoPE factors and keys */
+	int biases;            /* llama: every optional bias */
 	float scale;           /* weights are uniform in [-scale, scale] */
 	struct mk_vocab vocab_src; /* from NULL: the made-up vocabulary */
 };
@@ -57,9 +59,12 @@ static void mk_usage(FILE *out)
 		"                   control tokens to a copied vocabulary that lacks them\n"
 		"  --tied           no output.weight: the output reuses token_embd\n"
 		"  --head-dim N     attention.key_length/value_length (default dim / heads)\n"
-		"  --swa N          sliding window (phi3, gemma2; gemma2 defaults to 4096)\n"
+		"  --swa N          sliding window (phi3, gemma2; gemma2 defaults to 4096;\n"
+		"                   phi3: 0 is none, as Phi-4 writes it; default the context)\n"
 		"  --rope-freqs     llama: a rope_freqs.weight of frequency factors (Llama 3)\n"
 		"  --long-rope      phi3: LongRoPE long/short factors and their keys\n"
+		"  --biases         biases on q, k, v, the attention output and the FFN (llama\n"
+		"                   runs them; other families refuse such files, as llama.cpp)\n"
 		"  --scale S        weights uniform in [-S, S] (default 0.05)\n"
 		"  --preset P       15m: dim 288, hidden 768, 6 layers, 6 heads, vocab 32000\n"
 		"                   110m: dim 768, hidden 2048, 12 layers, 12 heads, vocab 32000\n"
@@ -130,6 +135,7 @@ static int parse_other(int c, struct shape *sh)
 	case 't': sh->tied = 1; return 0;
 	case 'F': sh->rope_freqs = 1; return 0;
 	case 'L': sh->long_rope = 1; return 0;
+	case 'B': sh->biases = 1; return 0;
 	case 'S': return cli_float("mkmodel", "--scale", optarg, &sh->scale);
 	default: mk_usage(stderr); return 1;
 	}
@@ -148,6 +154,7 @@ static int parse_mk(int argc, char **argv, struct shape *sh, const char **out)
 		{ "tied", 0, NULL, 't' },	 { "head-dim", 1, NULL, 'D' },
 		{ "swa", 1, NULL, 'W' },	 { "rope-freqs", 0, NULL, 'F' },
 		{ "long-rope", 0, NULL, 'L' },	 { "scale", 1, NULL, 'S' },
+		{ "biases", 0, NULL, 'B' },
 		{ "help", 0, NULL, 'h' },	 { NULL, 0, NULL, 0 },
 	};
 	const long big = 1L << 20;
@@ -171,7 +178,7 @@ static int parse_mk(int argc, char **argv, struct shape *sh, const char **out)
 		case 'c': bad = cli_int("mkmodel", "--ctx", optarg, 1, big, &sh->ctx); break;
 		case 's': bad = cli_int("mkmodel", "--seed", optarg, 0, 0x7fffffffL, &sh->seed); break;
 		case 'D': bad = cli_int("mkmodel", "--head-dim", optarg, 2, 4096, &sh->head_dim); break;
-		case 'W': bad = cli_int("mkmodel", "--swa", optarg, 1, big, &sh->swa); break;
+		case 'W': bad = cli_int("mkmodel", "--swa", optarg, 0, big, &sh->swa); break;
 		case 'T': bad = parse_type(optarg, &sh->type); break;
 		case 'h': mk_usage(stdout); return -1;
 		default: bad = parse_other(c, sh); break;
@@ -256,6 +263,11 @@ static int add_tensor(struct gguf_writer *w, struct filler *f, const char *name,
 	f->type = type;
 	f->cols = cols;
 	f->kind = kind;
+	/* each tensor's values depend on the seed and its name only */
+	f->rng = (llmos_hash_bytes(name, strlen(name)) ^ 0x9e3779b97f4a7c15ull) +
+		 (uint64_t)f->sh->seed * 1000003u;
+	if (!f->rng)
+		f->rng = 1;
 	return gguf_writer_add_tensor_fill(w, name, type, rows > 1 ? 2 : 1, ne, fill_rows, f);
 }
 
@@ -338,7 +350,7 @@ static int add_family_keys(struct gguf_writer *w, const struct shape *sh)
 		if (!ret)
 			ret = add_key_u32(w, sh, "attention.value_length", (uint32_t)sh->head_dim);
 	}
-	if (!ret && sh->swa)
+	if (!ret && sh->swa >= 0)
 		ret = add_key_u32(w, sh, "attention.sliding_window", (uint32_t)sh->swa);
 	if (!ret && !strcmp(sh->arch, "gemma2")) {
 		ret = add_key_f32(w, sh, "attn_logit_softcapping", 50.0f);
@@ -405,12 +417,18 @@ static int layer_tensors(const struct shape *sh, struct mk_tensor *t)
 		t[n++] = (struct mk_tensor){ "attn_k", kv, d, FILL_RANDOM, 0 };
 		t[n++] = (struct mk_tensor){ "attn_v", kv, d, FILL_RANDOM, 0 };
 	}
-	if (!strcmp(sh->arch, "qwen2")) {
+	if (!strcmp(sh->arch, "qwen2") || sh->biases) {
 		t[n++] = (struct mk_tensor){ "attn_q", 1, q, FILL_RANDOM, 2 };
 		t[n++] = (struct mk_tensor){ "attn_k", 1, kv, FILL_RANDOM, 2 };
 		t[n++] = (struct mk_tensor){ "attn_v", 1, kv, FILL_RANDOM, 2 };
 	}
 	t[n++] = (struct mk_tensor){ "attn_output", d, q, FILL_RANDOM, 0 };
+	if (sh->biases) {
+		t[n++] = (struct mk_tensor){ "attn_output", 1, d, FILL_RANDOM, 2 };
+		t[n++] = (struct mk_tensor){ "ffn_gate", 1, sh->hidden, FILL_RANDOM, 2 };
+		t[n++] = (struct mk_tensor){ "ffn_up", 1, sh->hidden, FILL_RANDOM, 2 };
+		t[n++] = (struct mk_tensor){ "ffn_down", 1, d, FILL_RANDOM, 2 };
+	}
 	if (gemma2)
 		t[n++] = (struct mk_tensor){ "post_attention_norm", 1, d, FILL_ONE, 1 };
 	t[n++] = (struct mk_tensor){ "ffn_norm", 1, d, FILL_ONE, 1 };
@@ -423,7 +441,7 @@ static int layer_tensors(const struct shape *sh, struct mk_tensor *t)
 	return n;
 }
 
-#define MK_LAYER_TENSORS 16
+#define MK_LAYER_TENSORS 20
 
 static int add_layer(struct gguf_writer *w, struct filler *f, const struct shape *sh, int l)
 {
@@ -474,8 +492,12 @@ static int check_family(struct shape *sh)
 		fprintf(stderr, "llmos mkmodel: --long-rope is for --arch phi3\n");
 		return 1;
 	}
-	if (!strcmp(sh->arch, "phi3") && !sh->swa)
+	if (!strcmp(sh->arch, "phi3") && sh->swa < 0)
 		sh->swa = sh->ctx; /* llama.cpp needs the key for phi3 */
+	if (!strcmp(sh->arch, "gemma2") && !sh->swa) {
+		fprintf(stderr, "llmos mkmodel: gemma2 needs a window of at least 1\n");
+		return 1;
+	}
 	return 0;
 }
 
@@ -487,7 +509,6 @@ static struct filler *make_fillers(const struct shape *sh, size_t n)
 	if (width < (size_t)(sh->head_dim * sh->heads))
 		width = (size_t)(sh->head_dim * sh->heads);
 	for (size_t i = 0; f && i < n; i++) {
-		f[i].rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)sh->seed * 1000003u + i);
 		f[i].row = malloc(sizeof(float) * width);
 		f[i].sh = sh;
 		if (!f[i].row)
@@ -517,6 +538,7 @@ int cmd_mkmodel(int argc, char **argv)
 {
 	struct shape sh = { .dim = 288, .hidden = 768, .layers = 6, .heads = 6, .vocab = 32000,
 			    .ctx = 1024, .seed = 1, .type = LLMOS_TYPE_Q8_0, .arch = "llama",
+			    .swa = -1,
 			    .scale = 0.05f };
 	struct gguf_writer *w = NULL;
 	struct filler *f = NULL;
