@@ -155,15 +155,12 @@ static int find_pretok(const struct llmos_model *m, const struct llmos_pretok **
 			  "(supported: %s)", (int)(len > 64 ? 64 : len), pre, names);
 }
 
-static int make_bpe(struct llmos_model *m)
+static int make_bpe(struct llmos_model *m, const struct llmos_pretok *pre)
 {
-	const struct llmos_pretok *pre;
 	const char **merges = NULL;
 	size_t *lens = NULL, n = 0;
-	int ret = find_pretok(m, &pre);
+	int ret = read_merges(m, &merges, &lens, &n);
 
-	if (!ret)
-		ret = read_merges(m, &merges, &lens, &n);
 	if (!ret)
 		ret = llmos_tokenizer_set_bpe(m->tok, merges, lens, n, pre);
 	if (!ret && !gguf_find_key(m->gguf, "tokenizer.ggml.add_bos_token"))
@@ -174,22 +171,42 @@ static int make_bpe(struct llmos_model *m)
 }
 
 /*
- * Tokens that end a generation, found by their text as llama.cpp finds
- * them (metadata rarely lists them); each becomes a control token.
+ * Special tokens llama.cpp recognises by their text (metadata rarely lists
+ * them): each becomes a control token, and those that end a turn end a
+ * generation.  FIM texts in DeepSeek's spelling use fullwidth bars and "▁".
  */
-static const char *const eog_texts[] = {
-	"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
-	"<EOT>", "<｜end▁of▁sentence｜>", "<|fim_pad|>", "<fim-pad>", "<PAD>", "<|fim_repo|>",
-	"<|repo_name|>", "<fim-repo>", "<REPO>", "<|file_sep|>",
+#define FW_BAR "\xef\xbd\x9c" /* U+FF5C */
+#define SP_MARK "\xe2\x96\x81" /* U+2581 */
+static const struct special_text {
+	const char *text;
+	bool eog;
+} special_texts[] = {
+	{ "<|eot_id|>", true },	     { "<|im_end|>", true },	 { "<|end|>", true },
+	{ "<end_of_turn>", true },   { "<|endoftext|>", true },	 { "<|eom_id|>", true },
+	{ "<EOT>", true },
+	{ "<" FW_BAR "end" SP_MARK "of" SP_MARK "sentence" FW_BAR ">", true },
+	{ "<|fim_prefix|>", false }, { "<fim-prefix>", false },
+	{ "<" FW_BAR "fim" SP_MARK "begin" FW_BAR ">", false },	 { "<PRE>", false },
+	{ "<|fim_suffix|>", false }, { "<fim-suffix>", false },
+	{ "<" FW_BAR "fim" SP_MARK "hole" FW_BAR ">", false },	 { "<SUF>", false },
+	{ "<|fim_middle|>", false }, { "<fim-middle>", false },
+	{ "<" FW_BAR "fim" SP_MARK "end" FW_BAR ">", false },	 { "<MID>", false },
+	{ "<|fim_pad|>", true },     { "<fim-pad>", true },	 { "<PAD>", true },
+	{ "<|fim_repo|>", true },    { "<|repo_name|>", true },	 { "<fim-repo>", true },
+	{ "<REPO>", true },	     { "<|file_sep|>", true },
 };
+#define N_SPECIAL_TEXTS (sizeof(special_texts) / sizeof(special_texts[0]))
+
+/* Metadata ids that end a generation; their token types stay as they are. */
 static const char *const eog_keys[] = {
-	"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",
-	"tokenizer.ggml.eom_token_id",
+	"tokenizer.ggml.eos_token_id",	   "tokenizer.ggml.eot_token_id",
+	"tokenizer.ggml.eom_token_id",	   "tokenizer.ggml.fim_pad_token_id",
+	"tokenizer.ggml.fim_rep_token_id", "tokenizer.ggml.fim_sep_token_id",
 };
 
-static int mark_eog(struct llmos_model *m, int eos)
+static int mark_special_tokens(struct llmos_model *m, int eos)
 {
-	int ret = eos >= 0 ? llmos_tokenizer_mark_eog(m->tok, eos) : 0;
+	int ids[N_SPECIAL_TEXTS], ret = eos >= 0 ? llmos_tokenizer_mark_eog(m->tok, eos) : 0;
 
 	for (size_t i = 0; i < sizeof(eog_keys) / sizeof(eog_keys[0]) && !ret; i++) {
 		int id;
@@ -198,31 +215,56 @@ static int mark_eog(struct llmos_model *m, int eos)
 		if (!ret && id >= 0)
 			ret = llmos_tokenizer_mark_eog(m->tok, id);
 	}
-	for (size_t i = 0; i < sizeof(eog_texts) / sizeof(eog_texts[0]) && !ret; i++) {
-		int id = llmos_tokenizer_find(m->tok, eog_texts[i], strlen(eog_texts[i]));
-
-		if (id >= 0)
-			ret = llmos_tokenizer_mark_eog(m->tok, id);
+	for (size_t i = 0; i < N_SPECIAL_TEXTS && !ret; i++) {
+		ids[i] = llmos_tokenizer_find(m->tok, special_texts[i].text,
+					      strlen(special_texts[i].text));
+		if (ids[i] >= 0 && special_texts[i].eog)
+			ret = llmos_tokenizer_mark_eog(m->tok, ids[i]);
 	}
-	return ret;
+	return ret ? ret : llmos_tokenizer_make_control(m->tok, ids, (int)N_SPECIAL_TEXTS);
+}
+
+/* Does metadata string key contain any of subs (case-insensitively)? */
+static bool key_mentions(const struct llmos_model *m, const char *key, const char *const *subs,
+			 int n)
+{
+	char lower[128] = "";
+	const char *v;
+	uint64_t len;
+
+	if (gguf_get_str(m->gguf, key, &v, &len) < 0)
+		return false;
+	for (uint64_t i = 0; i < len && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i]);
+	for (int i = 0; i < n; i++)
+		if (strstr(lower, subs[i]))
+			return true;
+	return false;
+}
+
+static void set_strip(struct llmos_model *m, const char *text, int lstrip, int rstrip)
+{
+	llmos_tokenizer_set_strip(m->tok, llmos_tokenizer_find(m->tok, text, strlen(text)), lstrip,
+				  rstrip);
 }
 
 /*
- * Phi-3's special tokens eat the whitespace after them, except <unk>, <s>
- * and <|endoftext|> (llama.cpp sets this by the model's name).
+ * Whitespace-eating special tokens, which llama.cpp sets by the model: jina
+ * v2's <mask> eats the space before it; Phi-3's special tokens eat the
+ * whitespace after them, except <unk>, <s> and <|endoftext|>.
  */
 static void set_strip_attrs(struct llmos_model *m)
 {
+	static const char *const jina[] = { "jina-v2-de", "jina-v2-es", "jina-v2-code" };
+	static const char *const phi3[] = { "phi-3", "phi3" };
 	static const char *const keep[] = { "<unk>", "<s>", "<|endoftext|>" };
-	char lower[128] = "";
-	const char *name;
-	uint64_t len;
 	int n = llmos_tokenizer_n_vocab(m->tok);
 
-	if (gguf_get_str(m->gguf, "general.name", &name, &len) == 0)
-		for (uint64_t i = 0; i < len && i + 1 < sizeof(lower); i++)
-			lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-	if (!strstr(lower, "phi-3") && !strstr(lower, "phi3"))
+	if (key_mentions(m, "tokenizer.ggml.pre", jina, 3)) {
+		set_strip(m, "<mask>", 1, 0);
+		return;
+	}
+	if (!key_mentions(m, "general.name", phi3, 2))
 		return;
 	for (int id = 0; id < n; id++) {
 		int t = llmos_tokenizer_token_type(m->tok, id);
@@ -231,10 +273,9 @@ static void set_strip_attrs(struct llmos_model *m)
 		    t == LLMOS_TOKEN_UNKNOWN)
 			llmos_tokenizer_set_strip(m->tok, id, 0, 1);
 	}
-	llmos_tokenizer_set_strip(m->tok, llmos_tokenizer_find(m->tok, "</s>", 4), 0, 1);
+	set_strip(m, "</s>", 0, 1);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		llmos_tokenizer_set_strip(m->tok, llmos_tokenizer_find(m->tok, keep[i],
-								       strlen(keep[i])), 0, 0);
+		set_strip(m, keep[i], 0, 0);
 }
 
 static int read_kind(const struct llmos_model *m, const struct tok_kind **kind)
@@ -254,14 +295,18 @@ static int read_kind(const struct llmos_model *m, const struct tok_kind **kind)
 
 int llmos_model_load_tokenizer(struct llmos_model *m)
 {
+	const struct llmos_pretok *pre = NULL;
 	const struct tok_kind *kind;
 	struct tok_arrays a = { 0 };
 	int bos, eos, unk, ret;
 
 	if (!(ret = read_kind(m, &kind)))
 		snprintf(m->tok_kind, sizeof(m->tok_kind), "%s", kind->name);
+	if (!ret && kind->bpe)
+		ret = find_pretok(m, &pre);
 	if (ret ||
-	    (ret = get_token_id(m, "tokenizer.ggml.bos_token_id", kind->bos, &bos)) ||
+	    (ret = get_token_id(m, "tokenizer.ggml.bos_token_id",
+				pre && pre->no_bos ? -1 : kind->bos, &bos)) ||
 	    (ret = get_token_id(m, "tokenizer.ggml.eos_token_id", kind->eos, &eos)) ||
 	    (ret = get_token_id(m, "tokenizer.ggml.unknown_token_id", kind->unk, &unk)))
 		return ret;
@@ -274,13 +319,18 @@ int llmos_model_load_tokenizer(struct llmos_model *m)
 		ret = llmos_tokenizer_create(&m->tok, m->hp.n_vocab, a.pieces, a.lens, a.scores,
 					     a.types, bos, eos, unk);
 	free_arrays(&a);
-	if (!ret && kind->bpe)
-		ret = make_bpe(m);
+	if (!ret && pre)
+		ret = make_bpe(m, pre);
 	if (!ret)
-		ret = mark_eog(m, eos);
+		ret = mark_special_tokens(m, eos);
 	if (!ret)
 		set_strip_attrs(m);
 	return ret;
+}
+
+int llmos_token_is_eog(const struct llmos_model *m, int32_t token)
+{
+	return llmos_tokenizer_is_eog(m->tok, token);
 }
 
 const char *llmos_model_chat_template(const struct llmos_model *m)
@@ -296,11 +346,6 @@ const char *llmos_model_chat_template(const struct llmos_model *m)
 	name = copy ? llmos_chat_template_detect(copy) : NULL;
 	free(copy);
 	return name;
-}
-
-int llmos_token_is_eog(const struct llmos_model *m, int32_t token)
-{
-	return llmos_tokenizer_is_eog(m->tok, token);
 }
 
 size_t llmos_tokenize_bound(size_t text_len)

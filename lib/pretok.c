@@ -37,8 +37,8 @@ static const struct llmos_pretok pretoks[] = {
 	  .patterns = { RE_LLAMA3_NUM("\\p{N}{1,3}") },
 	  .ignore_merges = true,
 	  .add_bos = true },
-	{ .names = { "dbrx", "smaug-bpe", "chatglm-bpe" },
-	  .patterns = { RE_LLAMA3_NUM("\\p{N}{1,3}") } },
+	{ .names = { "dbrx", "smaug-bpe" }, .patterns = { RE_LLAMA3_NUM("\\p{N}{1,3}") } },
+	{ .names = { "chatglm-bpe" }, .patterns = { RE_LLAMA3_NUM("\\p{N}{1,3}") }, .no_bos = true },
 	{ .names = { "qwen2", "deepseek-r1-qwen", "megrez", "stablelm2" },
 	  .patterns = { RE_LLAMA3_NUM("\\p{N}") } },
 	{ .names = { "deepseek-llm" },
@@ -69,8 +69,10 @@ static const struct llmos_pretok pretoks[] = {
 	  .patterns = { "[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", RE_CJK, "\\p{N}" } },
 	{ .names = { "deepseek-v3" },
 	  .patterns = { "\\p{N}{1,3}", "[\\x{4e00}-\\x{9fa5}\\x{3040}-\\x{309f}\\x{30a0}-\\x{30ff}]+",
-			"[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?"
-			"[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+" } },
+			/* llama.cpp's \p{S} lacks '~': hence (?!~) and (?:~|...) */
+			"[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|(?:~|[^\r\n\\p{L}\\p{P}"
+			"\\p{S}])?[\\p{L}\\p{M}]+| ?(?:(?!~)[\\p{P}\\p{S}])+[\r\n]*|\\s*[\r\n]+|"
+			"\\s+(?!\\S)|\\s+" } },
 	{ .names = { "falcon" },
 	  .patterns = { "[\\p{P}\\$\\+<=>\\^~\\|`]+", RE_GPT2, "[0-9][0-9][0-9]" } },
 	{ .names = { "starcoder", "refact", "command-r", "smollm", "codeshell", "exaone",
@@ -232,9 +234,12 @@ static int cut_piece(const pcre2_code *re, struct matcher *m, const uint32_t *su
 	int err = 0;
 
 	while (pos < len && !err) {
-		int rc = pcre2_match(re, subj, len, pos, 0, m->md, m->mc);
+		int rc = pcre2_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK, m->md, m->mc);
 		PCRE2_SIZE *ov;
 
+		if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the interpreter's stack is the heap */
+			rc = pcre2_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, m->md,
+					 m->mc);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
 		if (rc < 0)

@@ -24,6 +24,7 @@ struct llmos_pretok {
 	const char *patterns[PRETOK_MAX_PATTERNS];
 	bool ignore_merges; /* a word that is a piece is taken whole */
 	bool add_bos;	    /* default of tokenizer.ggml.add_bos_token */
+	bool no_bos;	    /* no BOS token unless the metadata names one */
 };
 
 /* The row for a tokenizer.ggml.pre value (NULL, len 0: "default"), or NULL. */

@@ -190,16 +190,16 @@ static int copy_vocab(struct llmos_tokenizer *tok, const char *const *pieces,
 		return err;
 	for (int id = 0; id < tok->n_vocab; id++) {
 		size_t len = piece_lens ? piece_lens[id] : strlen(pieces[id]);
+		int type = token_types ? token_types[id] : LLMOS_TOKEN_NORMAL;
 
-		if (token_types && (token_types[id] < 0 || token_types[id] > LLMOS_TOKEN_BYTE))
-			return llmos_fail(-LLMOS_EFORMAT, "tokenizer: token %d has unknown type %d",
-					  id, (int)token_types[id]);
 		memcpy(tok->text + pos, pieces[id], len);
 		tok->text[pos + len] = '\0';
 		tok->offs[id] = pos;
 		tok->lens[id] = (uint32_t)len;
 		tok->scores[id] = scores ? scores[id] : 0.0f;
-		tok->types[id] = token_types ? (uint8_t)token_types[id] : LLMOS_TOKEN_NORMAL;
+		/* an unknown type is undefined, as llama.cpp reads it */
+		tok->types[id] = (uint8_t)(type >= 0 && type <= LLMOS_TOKEN_BYTE ? type
+										 : LLMOS_TOKEN_UNDEFINED);
 		if (len > tok->max_len)
 			tok->max_len = len;
 		pos += len + 1;

@@ -38,7 +38,8 @@ struct llmos_tokenizer;
  * bos_id, eos_id and unk_id may be -1 for none.
  * Fails with -EINVAL on bad arguments (n_vocab <= 0, NULL pieces, special
  * ids out of range), -LLMOS_EFORMAT on a bad vocabulary (duplicate pieces,
- * unknown token types, a BYTE token not spelt <0xNN>), -ENOMEM.
+ * a BYTE token not spelt <0xNN>), -ENOMEM.  An unknown token type reads as
+ * LLMOS_TOKEN_UNDEFINED, as in llama.cpp.
  * Empty pieces are allowed but can never be produced by llmos_tokenize().
  */
 int llmos_tokenizer_create(struct llmos_tokenizer **out, int n_vocab, const char *const *pieces,
@@ -57,11 +58,10 @@ int llmos_tokenizer_set_bpe(struct llmos_tokenizer *tok, const char *const *merg
 /* Is it byte-level BPE? */
 int llmos_tokenizer_is_bpe(const struct llmos_tokenizer *tok);
 
-/*
- * llmos_tokenizer_mark_eog() - token id ends a generation (an end-of-turn
- * token); it becomes a CONTROL token if it was not.
- */
+/* Token id ends a generation (an end-of-turn token). */
 int llmos_tokenizer_mark_eog(struct llmos_tokenizer *tok, int id);
+/* Make n tokens CONTROL tokens (ids out of range are skipped). */
+int llmos_tokenizer_make_control(struct llmos_tokenizer *tok, const int *ids, int n);
 int llmos_tokenizer_is_eog(const struct llmos_tokenizer *tok, int id);
 /* Whether special token id eats the whitespace before / after it. */
 void llmos_tokenizer_set_strip(struct llmos_tokenizer *tok, int id, int lstrip, int rstrip);

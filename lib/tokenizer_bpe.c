@@ -259,6 +259,30 @@ static size_t spell_word(const uint32_t *cpts, size_t n, char *out)
 	return len;
 }
 
+/*
+ * The code point the pre-tokenizer's patterns see.  llama.cpp matches every
+ * non-ASCII whitespace as U+000B (its std::regex knows no other), so do we;
+ * U+180E, which PCRE2 counts as a space and llama.cpp does not, and what
+ * PCRE2 cannot take (surrogates, beyond U+10FFFF) match as a private-use
+ * character, in llama.cpp's "other" class like them.
+ */
+static uint32_t regex_cp(uint32_t cp)
+{
+	static const uint32_t spaces[] = { 0x85,   0xa0,   0x1680, 0x2028,
+					   0x2029, 0x202f, 0x205f, 0x3000 };
+
+	if (cp < 0x80)
+		return cp;
+	if (cp >= 0x2000 && cp <= 0x200a)
+		return 0x0b;
+	for (size_t k = 0; k < sizeof(spaces) / sizeof(spaces[0]); k++)
+		if (cp == spaces[k])
+			return 0x0b;
+	if (cp == 0x180e || (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
+		return 0xe000;
+	return cp;
+}
+
 static int encode_words(const struct llmos_tokenizer *tok, const uint32_t *cpts,
 			const size_t *lens, size_t n_words, char *buf, struct id_sink *out)
 {
@@ -293,9 +317,7 @@ int tokenizer_encode_bpe(const struct llmos_tokenizer *tok, const char *text, si
 	}
 	while (i < len) {
 		cpts[n] = read_cp((const unsigned char *)text, len, &i);
-		/* what PCRE2 cannot take matches as llama.cpp's "other" class */
-		subj[n] = (cpts[n] >= 0xd800 && cpts[n] < 0xe000) || cpts[n] > 0x10ffff ? 0xe000
-											 : cpts[n];
+		subj[n] = regex_cp(cpts[n]);
 		n++;
 	}
 	err = pretok_split(tok->regexes, subj, n, &lens, &n_words);

@@ -66,11 +66,21 @@ int llmos_tokenizer_mark_eog(struct llmos_tokenizer *tok, int id)
 		return llmos_fail(-EINVAL, "tokenizer: token %d outside 0..%d", id,
 				  tok->n_vocab - 1);
 	tok->attrs[id] |= TOKEN_EOG;
-	if (tok->types[id] == LLMOS_TOKEN_CONTROL)
-		return 0;
-	/* an end-of-turn token must be control even if the file says not */
-	tok->types[id] = LLMOS_TOKEN_CONTROL;
-	return tokenizer_specials_init(tok);
+	return 0;
+}
+
+int llmos_tokenizer_make_control(struct llmos_tokenizer *tok, const int *ids, int n)
+{
+	int changed = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (ids[i] < 0 || ids[i] >= tok->n_vocab ||
+		    tok->types[ids[i]] == LLMOS_TOKEN_CONTROL)
+			continue;
+		tok->types[ids[i]] = LLMOS_TOKEN_CONTROL;
+		changed = 1;
+	}
+	return changed ? tokenizer_specials_init(tok) : 0;
 }
 
 int llmos_tokenizer_is_eog(const struct llmos_tokenizer *tok, int id)

@@ -6,6 +6,11 @@
  * must give exactly the expected ids (no BOS/EOS, control tokens not
  * parsed, as llama.cpp's test-tokenizer-0 makes them).  Byte-level BPE
  * ids must also decode back to the string's exact bytes.
+ *
+ * Then the pre-tokenizers the suite has no vocabulary for (llama-bpe,
+ * qwen2, tekken, ...): GPT-2's vocabulary under each tokenizer.ggml.pre,
+ * written by `llmos mkmodel --vocab-from ... --pre NAME`, must give the ids
+ * llama-tokenize gave for tests/fixtures/pretok.inp (tests/fixtures/pretok.out).
  */
 #define _GNU_SOURCE /* memmem */
 #include <dirent.h>
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,9 +31,10 @@
 
 #define SEPARATOR "\n__ggml_vocab_test__\n"
 #define MAX_FILES 64
+#define MAX_PRETOKS 32
 
 struct vocab_case_file {
-	char gguf[4096];
+	char gguf[8192];
 	char name[256];
 };
 
@@ -128,12 +135,39 @@ static int check_case(const struct llmos_model *m, const char *name, int k, cons
 	return bad;
 }
 
+/* Check every string of inp against the lines of out; returns failures, *k cases. */
+static int check_all(const struct llmos_model *m, const char *name, char *inp, size_t inp_len,
+		     char *out, int byte_level, int *k)
+{
+	char *line = out;
+	size_t pos = 0;
+	int failed = 0;
+
+	*k = 0;
+	for (;;) {
+		char *sep = memmem(inp + pos, inp_len - pos, SEPARATOR, strlen(SEPARATOR));
+		char *nl;
+
+		if (!sep)
+			break;
+		assert_non_null(line);
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		failed += check_case(m, name, (*k)++, inp + pos, (size_t)(sep - (inp + pos)), line,
+				     byte_level);
+		line = nl ? nl + 1 : NULL;
+		pos = (size_t)(sep - inp) + strlen(SEPARATOR);
+	}
+	return failed;
+}
+
 static void vocab_cases_pass(void **state)
 {
 	const struct vocab_case_file *vf = *state;
-	char path[4200];
-	size_t inp_len, out_len, pos = 0;
-	char *inp, *out, *line;
+	char path[8300];
+	size_t inp_len, out_len;
+	char *inp, *out;
 	struct llmos_model *m;
 	int k = 0, failed = 0, byte_level;
 	struct llmos_model_desc d;
@@ -148,27 +182,86 @@ static void vocab_cases_pass(void **state)
 		fail_msg("%s: %s", vf->name, llmos_last_error());
 	llmos_model_describe(m, &d);
 	byte_level = !strcmp(d.tokenizer, "gpt2");
-	line = out;
-	for (;;) {
-		char *sep = memmem(inp + pos, inp_len - pos, SEPARATOR, strlen(SEPARATOR));
-		char *nl;
-
-		if (!sep)
-			break;
-		assert_non_null(line);
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		failed += check_case(m, vf->name, k++, inp + pos, (size_t)(sep - (inp + pos)), line,
-				     byte_level);
-		line = nl ? nl + 1 : NULL;
-		pos = (size_t)(sep - inp) + strlen(SEPARATOR);
-	}
+	failed = check_all(m, vf->name, inp, inp_len, out, byte_level, &k);
 	printf("%s: %d of %d cases pass\n", vf->name, k - failed, k);
 	llmos_model_free(m);
 	free(inp);
 	free(out);
 	assert_true(k > 0);
+	assert_int_equal(failed, 0);
+}
+
+static char vocab_dir[4096];
+
+/* Run a shell command quietly; its exit status. */
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The section of pretok.out after "pre: NAME\n", up to the next "pre:". */
+static char *section(char *all, const char *name)
+{
+	char head[128], *at, *end;
+
+	snprintf(head, sizeof(head), "pre: %s\n", name);
+	at = strstr(all, head);
+	if (!at)
+		return NULL;
+	at += strlen(head);
+	end = strstr(at, "pre: ");
+	if (end)
+		end[-1] = '\0';
+	return at;
+}
+
+static void pretokenizers_match_llama_cpp(void **state)
+{
+	static const char *const pres[] = { "llama-bpe", "qwen2", "deepseek-v3", "deepseek-llm",
+					    "deepseek-coder", "tekken", "chameleon", "bloom",
+					    "viking", "chatglm-bpe", "smollm", "falcon" };
+	const char *bin = getenv("LLMOS_BIN");
+	char dir[] = "/tmp/llmos-pretok-XXXXXX", cmd[16384], path[4200];
+	size_t inp_len, out_len;
+	char *inp = read_all("tests/fixtures/pretok.inp", &inp_len), *out;
+	int total = 0, failed = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ggml-vocab-gpt-2.gguf", vocab_dir);
+	if (access(path, R_OK)) {
+		printf("SKIP: %s not found (set LLMOS_TEST_VOCABS)\n", path);
+		free(inp);
+		skip();
+	}
+	assert_non_null(inp);
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(pres) / sizeof(pres[0]); i++) {
+		struct llmos_model *m;
+		char *expect;
+		int k;
+
+		out = read_all("tests/fixtures/pretok.out", &out_len);
+		assert_non_null(out);
+		expect = section(out, pres[i]);
+		assert_non_null(expect);
+		snprintf(path, sizeof(path), "%s/%s.gguf", dir, pres[i]);
+		snprintf(cmd, sizeof(cmd), "%s/llmos mkmodel --vocab-from %s/ggml-vocab-gpt-2.gguf "
+			 "--pre %s --dim 8 --hidden 8 --layers 1 --heads 1 --type f32 %s 2>/dev/null",
+			 bin && *bin ? bin : "build/bin", vocab_dir, pres[i], path);
+		assert_int_equal(sh(cmd), 0);
+		if (llmos_model_load_vocab(&m, path) < 0)
+			fail_msg("%s: %s", pres[i], llmos_last_error());
+		failed += check_all(m, pres[i], inp, inp_len, expect, 1, &k);
+		total += k;
+		llmos_model_free(m);
+		unlink(path);
+		free(out);
+	}
+	rmdir(dir);
+	free(inp);
+	printf("pre-tokenizers: %d of %d cases pass\n", total - failed, total);
 	assert_int_equal(failed, 0);
 }
 
@@ -185,13 +278,11 @@ static int wanted(const char *name, size_t len)
 
 static int find_files(struct vocab_case_file *files)
 {
-	const char *dir = getenv("LLMOS_TEST_VOCABS");
+	const char *dir = vocab_dir;
 	struct dirent *e;
 	DIR *dp;
 	int n = 0;
 
-	if (!dir || !*dir)
-		dir = "../shared/models/vocab";
 	dp = opendir(dir);
 	if (!dp) {
 		printf("SKIP: %s not found (set LLMOS_TEST_VOCABS)\n", dir);
@@ -199,11 +290,11 @@ static int find_files(struct vocab_case_file *files)
 	}
 	while ((e = readdir(dp)) && n < MAX_FILES) {
 		size_t len = strlen(e->d_name);
-		char gguf[4096], out[4200];
+		char gguf[8192], out[8300];
 
 		if (len < 9 || strcmp(e->d_name + len - 9, ".gguf.inp") || !wanted(e->d_name, len - 4))
 			continue;
-		snprintf(gguf, sizeof(gguf), "%s/%.*s", dir, (int)(len - 4), e->d_name);
+		snprintf(gguf, sizeof(gguf), "%.4000s/%.*s", dir, (int)(len - 4), e->d_name);
 		snprintf(out, sizeof(out), "%s.out", gguf);
 		if (access(gguf, R_OK) || access(out, R_OK))
 			continue;
@@ -218,9 +309,12 @@ static int find_files(struct vocab_case_file *files)
 int main(void)
 {
 	static struct vocab_case_file files[MAX_FILES];
-	struct CMUnitTest tests[MAX_FILES];
-	int n = find_files(files);
+	struct CMUnitTest tests[MAX_FILES + 1];
+	const char *dir = getenv("LLMOS_TEST_VOCABS");
+	int n;
 
+	snprintf(vocab_dir, sizeof(vocab_dir), "%s", dir && *dir ? dir : "../shared/models/vocab");
+	n = find_files(files);
 	if (n == 0) {
 		printf("SKIP: no vocabulary test files\n");
 		return 0;
@@ -229,5 +323,6 @@ int main(void)
 		tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(vocab_cases_pass, &files[i]);
 		tests[i].name = files[i].name;
 	}
-	return _cmocka_run_group_tests("vocab", tests, (size_t)n, NULL, NULL);
+	tests[n] = (struct CMUnitTest)cmocka_unit_test(pretokenizers_match_llama_cpp);
+	return _cmocka_run_group_tests("vocab", tests, (size_t)n + 1, NULL, NULL);
 }
