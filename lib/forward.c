@@ -113,9 +113,13 @@ static void rope(const struct llmos_session *s, float *vec, int n_heads, uint32_
 
 		for (i = 0; i < half; i++) {
 			int a = adjacent ? 2 * i : i, b = adjacent ? 2 * i + 1 : i + half;
-			float theta = fs * (theta_base / (ff ? ff[i] : 1.0f));
-			float c = cosf(theta) * ms, sn = sinf(theta) * ms, x0 = v[a], x1 = v[b];
+			float theta = ff ? fs * (theta_base / ff[i]) : fs * theta_base;
+			float c = cosf(theta), sn = sinf(theta), x0 = v[a], x1 = v[b];
 
+			if (ms != 1.0f) {
+				c *= ms;
+				sn *= ms;
+			}
 			v[a] = x0 * c - x1 * sn;
 			v[b] = x0 * sn + x1 * c;
 			theta_base *= s->rope_theta_scale;
@@ -162,8 +166,7 @@ static void attend(struct llmos_session *s, int layer, uint32_t t, int h, float 
 		for (j = 0; j < n; j++)
 			scores[j] *= scale;
 	llmos_softmax(scores, (int)n);
-	for (j = 0; j < n; j++)
-		probs[j] = llmos_fp32_to_fp16(scores[j]);
+	llmos_type_traits(LLMOS_TYPE_F16)->from_float(scores, probs, n);
 	for (d = 0; d < hd; d++)
 		dot((int)n, &out[d], vals + (size_t)d * s->n_ctx + first, probs);
 }
@@ -215,18 +218,19 @@ static void store_qkv(struct llmos_session *s, int l, uint32_t n)
 {
 	const struct llmos_hparams *hp = &s->m->hp;
 	int q_dim = hp->n_heads * hp->head_dim, kv_dim = hp->n_kv_heads * hp->head_dim;
-	float qs = s->m->arch->scale_q ? hp->attn_scale : 1.0f;
+	llmos_from_float_fn to_f16 = llmos_type_traits(LLMOS_TYPE_F16)->from_float;
 	llmos_fp16 *keys = s->key_cache + ((size_t)l * s->n_ctx + s->pos) * kv_dim;
 	llmos_fp16 *vals = s->value_cache + (size_t)l * kv_dim * s->n_ctx + s->pos;
 
-	for (size_t i = 0; i < (size_t)n * q_dim; i++)
-		s->q16[i] = llmos_fp32_to_fp16(s->q[i] * qs);
-	for (size_t i = 0; i < (size_t)n * kv_dim; i++)
-		keys[i] = llmos_fp32_to_fp16(s->k[i]);
+	if (s->m->arch->scale_q)
+		for (size_t i = 0; i < (size_t)n * q_dim; i++)
+			s->q[i] *= hp->attn_scale;
+	to_f16(s->q, s->q16, (int64_t)n * q_dim);
+	to_f16(s->k, keys, (int64_t)n * kv_dim);
+	to_f16(s->v, s->v16, (int64_t)n * kv_dim);
 	for (uint32_t t = 0; t < n; t++)
 		for (int d = 0; d < kv_dim; d++)
-			vals[(size_t)d * s->n_ctx + t] =
-				llmos_fp32_to_fp16(s->v[(size_t)t * kv_dim + d]);
+			vals[(size_t)d * s->n_ctx + t] = s->v16[(size_t)t * kv_dim + d];
 }
 
 static int attention_block(struct llmos_session *s, int l, uint32_t n)

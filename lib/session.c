@@ -72,6 +72,7 @@ static int alloc_buffers(struct llmos_session *s)
 	s->k = alloc_floats(b * hp->n_kv_heads * hp->head_dim);
 	s->v = alloc_floats(b * hp->n_kv_heads * hp->head_dim);
 	s->probs16 = calloc((size_t)nth * s->n_ctx, sizeof(llmos_fp16));
+	s->v16 = calloc(b * hp->n_kv_heads * hp->head_dim, sizeof(llmos_fp16));
 	s->x = alloc_floats(b * hp->dim);
 	s->xb = alloc_floats(b * hp->dim);
 	s->q = alloc_floats(b * q_dim);
@@ -83,7 +84,7 @@ static int alloc_buffers(struct llmos_session *s)
 	s->mm_scratch = aligned_alloc(64, (scratch_size(s->m, s->n_batch) + 63) / 64 * 64 + 64);
 	s->logits = alloc_floats(hp->n_vocab);
 	s->logits_cap = 1;
-	if (!s->key_cache || !s->value_cache || !s->q16 || !s->k || !s->v || !s->probs16 ||
+	if (!s->key_cache || !s->value_cache || !s->q16 || !s->k || !s->v || !s->probs16 || !s->v16 ||
 	    !s->x || !s->xb || !s->q || !s->att || !s->hb || !s->hb2 || !s->scores ||
 	    !s->mm_scratch || !s->logits || (fused_width(s->m) && !s->wide))
 		return llmos_fail(-ENOMEM, "session: out of memory for a context of %u", s->n_ctx);
@@ -189,6 +190,7 @@ void llmos_session_free(struct llmos_session *s)
 	free(s->k);
 	free(s->v);
 	free(s->probs16);
+	free(s->v16);
 	free(s->x);
 	free(s->xb);
 	free(s->q);

@@ -39,6 +39,7 @@ struct llmos_session {
 	float *q;              /* (n_batch, n_heads * head_dim) */
 	llmos_fp16 *q16;       /* the same, rounded to fp16 for the dots with keys */
 	float *k, *v;          /* (n_batch, kv_dim): new keys and values before the cache */
+	llmos_fp16 *v16;       /* (n_batch, kv_dim): the values in fp16, to transpose */
 	float *att;            /* (n_batch, n_heads * head_dim) attention output */
 	float *hb, *hb2;       /* (n_batch, ffn_dim) */
 	float *wide;           /* (n_batch, fused q|k|v or gate|up width), or NULL */
