@@ -291,10 +291,14 @@ static int setup(struct chat *c, const struct chat_opts *o)
 	if (ret)
 		return ret;
 	c->tmpl = o->tmpl ? llmos_chat_template_detect(o->tmpl) : llmos_model_chat_template(c->m);
+	if (!c->tmpl && o->tmpl) {
+		fprintf(stderr, "llmos chat: unknown --chat-template '%s' (known: %s)\n", o->tmpl,
+			llmos_chat_template_names());
+		return 1;
+	}
 	if (!c->tmpl) {
-		fprintf(stderr, "llmos chat: %s; name one with --chat-template NAME (known: %s)\n",
-			o->tmpl ? "unknown --chat-template"
-				: "the model's chat template is missing or not recognised",
+		fprintf(stderr, "llmos chat: the model's chat template is missing or not "
+				"recognised; name one with --chat-template NAME (known: %s)\n",
 			llmos_chat_template_names());
 		return 1;
 	}
