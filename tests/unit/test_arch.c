@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "run_cmd.h"
+
 #define FIXTURE "tests/fixtures/arch-models.txt"
 #define PPL_TEXT "tests/fixtures/tinystories-ppl.txt"
 #define MAX_CASES 64
@@ -32,19 +34,6 @@ struct arch_case {
 
 static char llmos_bin[4096], vocab_dir[4096], prompt[512], tmpdir[64];
 
-static int run(const char *cmd, char *out, size_t cap)
-{
-	FILE *p = popen(cmd, "r");
-	size_t n = 0, got;
-	int status;
-
-	assert_non_null(p);
-	while (n + 1 < cap && (got = fread(out + n, 1, cap - 1 - n, p)) > 0)
-		n += got;
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* args with VOCAB/ replaced by the vocabulary directory. */
 static void expand(const char *args, char *out, size_t cap)
@@ -79,17 +68,17 @@ static void family_matches_llama_cpp(void **state)
 	expand(c->args, args, sizeof(args));
 	snprintf(cmd, sizeof(cmd), "%s mkmodel %s --type %s %s 2>&1", llmos_bin, args, c->type,
 		 path);
-	if (run(cmd, out, sizeof(out)))
+	if (run_cmd(cmd, out, sizeof(out)))
 		fail_msg("mkmodel failed: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s run -m %s -p '%s' -n 16 --temp 0 --ids --ignore-eos -c 256",
 		 llmos_bin, path, prompt);
-	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_equal(run_cmd(cmd, out, sizeof(out)), 0);
 	trim(out);
 	if (strcmp(out, c->ids))
 		fail_msg("%s %s greedy ids\n  llama.cpp: %s\n  llmos:     %s", c->name, c->type,
 			 c->ids, out);
 	snprintf(cmd, sizeof(cmd), "%s perplexity -m %s -f %s -c 64", llmos_bin, path, PPL_TEXT);
-	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_equal(run_cmd(cmd, out, sizeof(out)), 0);
 	ppl = strstr(out, "PPL = ");
 	assert_non_null(ppl);
 	printf("%s %s: ids equal; perplexity %.4f, llama.cpp %.4f\n", c->name, c->type,
@@ -105,10 +94,10 @@ static void refused(const char *args, const char *path, const char *want)
 
 	snprintf(cmd, sizeof(cmd), "%s mkmodel %s --dim 64 --hidden 128 --layers 1 --heads 4 "
 		 "--type f32 %s 2>&1", llmos_bin, args, path);
-	if (run(cmd, out, sizeof(out)))
+	if (run_cmd(cmd, out, sizeof(out)))
 		fail_msg("mkmodel failed: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s run -m %s -p hi -n 1 2>&1", llmos_bin, path);
-	assert_int_not_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_not_equal(run_cmd(cmd, out, sizeof(out)), 0);
 	if (!strstr(out, want))
 		fail_msg("expected '%s' in: %s", want, out);
 }
@@ -145,10 +134,10 @@ static void unsupported_files_are_refused_by_name(void **state)
 	refused(args, path, "pre-tokenizer 'no-such-pre' is not supported");
 	snprintf(cmd, sizeof(cmd), "%s mkmodel --dim 64 --hidden 128 --layers 1 --heads 4 --type "
 		 "f32 %s 2>&1", llmos_bin, path);
-	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_equal(run_cmd(cmd, out, sizeof(out)), 0);
 	rename_arch(path, "mamba");
 	snprintf(cmd, sizeof(cmd), "%s run -m %s -p hi -n 1 2>&1", llmos_bin, path);
-	assert_int_not_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_not_equal(run_cmd(cmd, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "architecture 'mamba' is not supported (supported: llama, "
 				    "qwen2, phi3, gemma2)"));
 	unlink(path);

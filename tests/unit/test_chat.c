@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "run_cmd.h"
+
 #include "chat.h"
 #include "llmos/llmos.h"
 
@@ -81,19 +83,6 @@ static void templates_are_recognised_by_their_text(void **state)
 	assert_null(llmos_chat_template_detect("{{ messages }}"));
 }
 
-static int run(const char *cmd, char *out, size_t cap)
-{
-	FILE *p = popen(cmd, "r");
-	size_t n = 0, got;
-	int status;
-
-	assert_non_null(p);
-	while (n + 1 < cap && (got = fread(out + n, 1, cap - 1 - n, p)) > 0)
-		n += got;
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static void chat_feeds_the_second_turn_as_llama_cpp(void **state)
 {
@@ -121,7 +110,7 @@ static void chat_feeds_the_second_turn_as_llama_cpp(void **state)
 		 "--kv-heads 2 --scale 0.3 --type f32 %s/q.gguf 2>&1 && printf 'Hi\\nWhat is "
 		 "2+2?\\n' | %s/llmos chat -m %s/q.gguf --temp 0 -n 16 --show-tokens 2>&1 >/dev/null",
 		 bin, vocab, dir, bin, dir);
-	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_int_equal(run_cmd(cmd, out, sizeof(out)), 0);
 	second = strstr(out, "fed:");
 	assert_non_null(second);
 	second = strstr(second + 4, "fed:");

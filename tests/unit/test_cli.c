@@ -17,22 +17,10 @@
 
 #include <cmocka.h>
 
+#include "run_cmd.h"
+
 static char llmos_bin[4096], model[4096], models_dir[2048];
 
-/* Run a shell command; capture its stdout (stderr too with 2>&1 in cmd). */
-static int run(const char *cmd, char *out, size_t cap)
-{
-	FILE *p = popen(cmd, "r");
-	size_t n = 0, got;
-	int status;
-
-	assert_non_null(p);
-	while (n + 1 < cap && (got = fread(out + n, 1, cap - 1 - n, p)) > 0)
-		n += got;
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -80,7 +68,7 @@ static void run_greedy_prints_reference_text(void **state)
 	assert_int_equal(0, strncmp(want, "<s> ", 4));
 	snprintf(cmd, sizeof(cmd), "%s run -m %s -p 'Once upon a time' -n 252 --temp 0 -c 256 "
 		 "2>/dev/null", llmos_bin, model);
-	assert_int_equal(0, run(cmd, out, sizeof(out)));
+	assert_int_equal(0, run_cmd(cmd, out, sizeof(out)));
 	assert_string_equal(want + 4, out);
 	free(want);
 }
@@ -94,12 +82,12 @@ static void same_seed_same_text(void **state)
 		skip();
 	snprintf(cmd, sizeof(cmd), "%s run -m %s -p 'Once upon a time' -n 60 --temp 1 --seed 7 "
 		 "2>/dev/null", llmos_bin, model);
-	assert_int_equal(0, run(cmd, a, sizeof(a)));
-	assert_int_equal(0, run(cmd, b, sizeof(b)));
+	assert_int_equal(0, run_cmd(cmd, a, sizeof(a)));
+	assert_int_equal(0, run_cmd(cmd, b, sizeof(b)));
 	assert_string_equal(a, b);
 	snprintf(cmd, sizeof(cmd), "%s run -m %s -p 'Once upon a time' -n 60 --temp 1 --seed 8 "
 		 "2>/dev/null", llmos_bin, model);
-	assert_int_equal(0, run(cmd, c, sizeof(c)));
+	assert_int_equal(0, run_cmd(cmd, c, sizeof(c)));
 	assert_string_not_equal(a, c);
 }
 
@@ -118,7 +106,7 @@ static void perplexity_matches_llama_cpp(void **state)
 		skip();
 	snprintf(cmd, sizeof(cmd), "%s perplexity -m %s -f tests/fixtures/tinystories-ppl.txt "
 		 "-c 128 2>/dev/null", llmos_bin, model);
-	assert_int_equal(0, run(cmd, out, sizeof(out)));
+	assert_int_equal(0, run_cmd(cmd, out, sizeof(out)));
 	ppl = strstr(out, "PPL = ");
 	assert_non_null(ppl);
 	assert_true(fabs(atof(ppl + 6) - 3.1541) <= 0.00011);
@@ -132,7 +120,7 @@ static void tokenize_prints_ids_with_bos(void **state)
 	if (!have_model())
 		skip();
 	snprintf(cmd, sizeof(cmd), "%s tokenize -m %s -p 'Once upon a time'", llmos_bin, model);
-	assert_int_equal(0, run(cmd, out, sizeof(out)));
+	assert_int_equal(0, run_cmd(cmd, out, sizeof(out)));
 	assert_string_equal("1 403 407 261 378\n", out);
 }
 
@@ -145,7 +133,7 @@ static void prompt_longer_than_context_is_a_clear_error(void **state)
 		skip();
 	snprintf(cmd, sizeof(cmd), "%s run -m %s -p 'Once upon a time there was a dog' -c 8 "
 		 "2>&1", llmos_bin, model);
-	assert_int_equal(1, run(cmd, out, sizeof(out)));
+	assert_int_equal(1, run_cmd(cmd, out, sizeof(out)));
 	assert_non_null(strstr(out, "the context holds 8"));
 }
 
@@ -155,15 +143,15 @@ static void bad_model_and_bad_options_fail_clearly(void **state)
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "%s run -m /dev/null -p hi 2>&1", llmos_bin);
-	assert_int_equal(1, run(cmd, out, sizeof(out)));
+	assert_int_equal(1, run_cmd(cmd, out, sizeof(out)));
 	assert_non_null(strstr(out, "cannot load '/dev/null'"));
 	snprintf(cmd, sizeof(cmd), "%s run -m x.gguf -p hi -n abc 2>&1", llmos_bin);
-	assert_int_equal(2, run(cmd, out, sizeof(out)));
+	assert_int_equal(2, run_cmd(cmd, out, sizeof(out)));
 	assert_non_null(strstr(out, "-n wants a whole number"));
 	snprintf(cmd, sizeof(cmd), "%s frobnicate 2>&1", llmos_bin);
-	assert_int_equal(2, run(cmd, out, sizeof(out)));
+	assert_int_equal(2, run_cmd(cmd, out, sizeof(out)));
 	snprintf(cmd, sizeof(cmd), "%s run --help", llmos_bin);
-	assert_int_equal(0, run(cmd, out, sizeof(out)));
+	assert_int_equal(0, run_cmd(cmd, out, sizeof(out)));
 	assert_non_null(strstr(out, "usage: llmos run"));
 }
 

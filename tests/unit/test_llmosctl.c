@@ -17,24 +17,17 @@
 
 #include <cmocka.h>
 
+#include "run_cmd.h"
+
 static char ctl[4096];
 
 /* Run llmosctl with args; capture stdout and stderr together. */
 static int run(const char *args, char *out, size_t cap)
 {
 	char cmd[8192];
-	size_t n = 0, got;
-	FILE *p;
-	int status;
 
 	snprintf(cmd, sizeof(cmd), "LLMOS_DEVICE=/nonexistent/llmos %s %s 2>&1", ctl, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (n + 1 < cap && (got = fread(out + n, 1, cap - 1 - n, p)) > 0)
-		n += got;
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return run_cmd(cmd, out, cap);
 }
 
 static int setup(void **state)
