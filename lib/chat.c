@@ -186,6 +186,78 @@ static void fmt_llama2_sys_strip(struct out *o, const struct llmos_chat_msg *m, 
 	fmt_inst(o, m, n, 1, 0, 1);
 }
 
+/* Mistral v7: system, user and assistant each in their own markers. */
+static void fmt_mistral_v7(struct out *o, const struct llmos_chat_msg *m, size_t n, int add_ass)
+{
+	(void)add_ass;
+	for (size_t i = 0; i < n; i++) {
+		if (is_role(&m[i], "system")) {
+			puts_(o, "[SYSTEM_PROMPT] ");
+			puts_(o, m[i].content);
+			puts_(o, "[/SYSTEM_PROMPT]");
+		} else if (is_role(&m[i], "user")) {
+			puts_(o, "[INST] ");
+			puts_(o, m[i].content);
+			puts_(o, "[/INST]");
+		} else {
+			puts_(o, " ");
+			puts_(o, m[i].content);
+			puts_(o, "</s>");
+		}
+	}
+}
+
+/* Mistral v1, v3, v3-tekken: the spaces around [INST] differ, v3 trims replies. */
+static void fmt_mistral(struct out *o, const struct llmos_chat_msg *m, size_t n,
+			const char *lead, const char *trail, int trim_reply)
+{
+	int inside = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!inside) {
+			puts_(o, lead);
+			puts_(o, "[INST]");
+			puts_(o, trail);
+			inside = 1;
+		}
+		if (is_role(&m[i], "system")) {
+			puts_(o, m[i].content);
+			puts_(o, "\n\n");
+		} else if (is_role(&m[i], "user")) {
+			puts_(o, m[i].content);
+			puts_(o, lead);
+			puts_(o, "[/INST]");
+		} else {
+			puts_(o, trail);
+			if (trim_reply)
+				put_trimmed(o, m[i].content);
+			else
+				puts_(o, m[i].content);
+			puts_(o, "</s>");
+			inside = 0;
+		}
+	}
+}
+
+static void fmt_mistral_v1(struct out *o, const struct llmos_chat_msg *m, size_t n, int add_ass)
+{
+	(void)add_ass;
+	fmt_mistral(o, m, n, " ", " ", 0);
+}
+
+static void fmt_mistral_v3(struct out *o, const struct llmos_chat_msg *m, size_t n, int add_ass)
+{
+	(void)add_ass;
+	fmt_mistral(o, m, n, "", " ", 1);
+}
+
+static void fmt_mistral_v3_tekken(struct out *o, const struct llmos_chat_msg *m, size_t n,
+				  int add_ass)
+{
+	(void)add_ass;
+	fmt_mistral(o, m, n, "", "", 0);
+}
+
 struct chat_template {
 	const char *name;
 	const char *marks[3]; /* all present: this template (tried in table order) */
@@ -201,6 +273,34 @@ static const struct chat_template templates[] = {
 	  "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt "
 	  "%}{{ '<|im_start|>assistant\n' }}{% endif %}",
 	  fmt_chatml },
+	{ "mistral-v7", { "[INST]", "[SYSTEM_PROMPT]" }, { NULL }, { NULL },
+	  "{%- for message in messages %}{%- if message['role'] == 'system' %}{{- "
+	  "'[SYSTEM_PROMPT] ' + message['content'] + '[/SYSTEM_PROMPT]' }}{%- elif "
+	  "message['role'] == 'user' %}{{- '[INST] ' + message['content'] + '[/INST]' }}{%- else "
+	  "%}{{- ' ' + message['content'] + eos_token }}{%- endif %}{%- endfor %}",
+	  fmt_mistral_v7 },
+	{ "mistral-v1", { "[INST]", " [INST]" }, { "' [INST] ' + system_message", "[AVAILABLE_TOOLS]" },
+	  { NULL },
+	  "{%- for message in messages %}{%- if message['role'] == 'user' %}{%- if "
+	  "system_message is defined %}{{- ' [INST] ' + system_message + '\\n\\n' + "
+	  "message['content'] + ' [/INST]' }}{%- else %}{{- ' [INST] ' + message['content'] + "
+	  "' [/INST]' }}{%- endif %}{%- else %}{{- ' ' + message['content'] + eos_token }}{%- "
+	  "endif %}{%- endfor %}",
+	  fmt_mistral_v1 },
+	{ "mistral-v3-tekken", { "[INST]", "\"[INST]\"" },
+	  { "' [INST] ' + system_message", "[AVAILABLE_TOOLS]" }, { NULL },
+	  "{%- for message in messages %}{%- if message['role'] == 'user' %}{{- \"[INST]\" + "
+	  "message['content'] + \"[/INST]\" }}{%- elif message['role'] == 'tool' %}"
+	  "{{- \"[AVAILABLE_TOOLS]\" }}{%- else %}{{- message['content'] + eos_token }}{%- endif "
+	  "%}{%- endfor %}",
+	  fmt_mistral_v3_tekken },
+	{ "mistral-v3", { "[INST]" }, { "' [INST] ' + system_message", "[AVAILABLE_TOOLS]" },
+	  { NULL },
+	  "{%- for message in messages %}{%- if message['role'] == 'user' %}{{- '[INST] ' + "
+	  "message['content'] + '[/INST]' }}{%- elif message['role'] == 'tool' %}{{- "
+	  "'[AVAILABLE_TOOLS]' }}{%- else %}{{- ' ' + message['content'] + eos_token }}{%- endif "
+	  "%}{%- endfor %}",
+	  fmt_mistral_v3 },
 	{ "llama2-sys-strip", { "[INST]", "content.strip()" }, { NULL }, { NULL },
 	  "{% for message in messages %}{% set content = message['content'] %}{% if "
 	  "message['role'] == 'user' %}{{ '[INST] ' + content.strip() + ' [/INST]' }}{% elif "
@@ -234,10 +334,9 @@ static const struct chat_template templates[] = {
 	{ "zephyr", { "<|user|>" }, { "<|endoftext|>", "eos_token" },
 	  { "<|system|>", "<|user|>", "<|assistant|>", "<|endoftext|>" },
 	  "{% for message in messages %}{% if message['role'] == 'user' %}{{ '<|user|>\n' + "
-	  "message['content'] + '<|endoftext|>\n' }}{% elif message['role'] == 'system' %}{{ "
-	  "'<|system|>\n' + message['content'] + '<|endoftext|>\n' }}{% else %}{{ "
-	  "'<|assistant|>\n' + message['content'] + '<|endoftext|>\n' }}{% endif %}{% endfor "
-	  "%}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}",
+	  "message['content'] + '<|endoftext|>\n' }}{% else %}{{ '<|' + message['role'] + "
+	  "'|>\n' + message['content'] + '<|endoftext|>\n' }}{% endif %}{% endfor %}{% if "
+	  "add_generation_prompt %}{{ '<|' + 'assistant|>\n' }}{% endif %}",
 	  fmt_zephyr },
 	{ "gemma", { "<start_of_turn>" }, { NULL }, { "<start_of_turn>", "<end_of_turn>" },
 	  "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'assistant') "
@@ -293,7 +392,7 @@ const char *llmos_chat_template_detect(const char *text)
 const char *llmos_chat_template_names(void)
 {
 	return "chatml, llama3, phi3, gemma, llama2, llama2-sys, llama2-sys-bos, "
-	       "llama2-sys-strip, zephyr";
+	       "llama2-sys-strip, mistral-v1, mistral-v3, mistral-v3-tekken, mistral-v7, zephyr";
 }
 
 const char *llmos_chat_template_text(const char *name)

@@ -29,48 +29,58 @@ static const struct llmos_chat_msg conv[] = {
 	{ "user", "What is 2+2?" },
 };
 
-static char *apply(const char *name, size_t n, int add_ass)
+/* Undo the fixture's escapes (\\n, \\\\) in place. */
+static void unescape(char *s)
 {
-	static char buf[4096];
-	int len = llmos_chat_apply(name, conv, n, add_ass, buf, sizeof(buf));
+	char *w = s;
 
-	assert_true(len > 0 && (size_t)len < sizeof(buf));
-	assert_int_equal((size_t)len, strlen(buf));
-	return buf;
+	for (; *s; s++) {
+		if (*s == '\\' && (s[1] == 'n' || s[1] == '\\'))
+			*w++ = *++s == 'n' ? '\n' : '\\';
+		else
+			*w++ = *s;
+	}
+	*w = '\0';
 }
 
+/* Every line of tests/fixtures/chat-templates.txt: llama.cpp's formatting. */
 static void templates_format_as_llama_cpp(void **state)
 {
+	FILE *f = fopen("tests/fixtures/chat-templates.txt", "r");
+	static char line[8192], buf[8192];
+	int checked = 0;
+
 	(void)state;
-	assert_string_equal(apply("chatml", 4, 1),
-			    "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi"
-			    "<|im_end|>\n<|im_start|>assistant\n Hello! <|im_end|>\n<|im_start|>"
-			    "user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n");
-	assert_string_equal(apply("llama3", 3, 1),
-			    "<|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|>"
-			    "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
-			    "<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>"
-			    "<|start_header_id|>assistant<|end_header_id|>\n\n");
-	assert_string_equal(apply("gemma", 4, 1),
-			    "<start_of_turn>user\nYou are terse.\n\nHi<end_of_turn>\n<start_of_turn>"
-			    "model\nHello!<end_of_turn>\n<start_of_turn>user\nWhat is 2+2?"
-			    "<end_of_turn>\n<start_of_turn>model\n");
-	assert_string_equal(apply("phi3", 2, 1), "<|system|>\nYou are terse.<|end|>\n<|user|>\nHi"
-						 "<|end|>\n<|assistant|>\n");
-	assert_string_equal(apply("zephyr", 2, 0), "<|system|>\nYou are terse.<|endoftext|>\n"
-						   "<|user|>\nHi<|endoftext|>\n");
-	assert_string_equal(apply("llama2-sys", 4, 1),
-			    "[INST] <<SYS>>\nYou are terse.\n<</SYS>>\n\nHi [/INST] Hello! </s>"
-			    "[INST] What is 2+2? [/INST]");
-	assert_string_equal(apply("llama2", 2, 1), "[INST] You are terse.\nHi [/INST]");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char name[64];
+		int n, add, off = 0, len;
+
+		/* one space separates the output, which may itself start with one */
+		if (line[0] == '#' || sscanf(line, "%63s %d %d%n", name, &n, &add, &off) != 3)
+			continue;
+		off += line[off] == ' ';
+		line[strcspn(line, "\n")] = '\0';
+		unescape(line + off);
+		len = llmos_chat_apply(name, conv, (size_t)n, add, buf, sizeof(buf));
+		if (len != (int)strlen(line + off) || strcmp(buf, line + off))
+			fail_msg("%s %d %d:\n  llama.cpp: %s\n  llmos:     %s", name, n, add,
+				 line + off, buf);
+		checked++;
+	}
+	fclose(f);
+	printf("%d formattings equal llama.cpp's\n", checked);
+	assert_true(checked >= 100);
 	assert_int_equal(llmos_chat_apply("no-such", conv, 1, 1, NULL, 0), -22);
 }
 
 static void templates_are_recognised_by_their_text(void **state)
 {
-	static const char *const names[] = { "chatml", "llama3", "phi3", "gemma", "zephyr",
-					     "llama2", "llama2-sys", "llama2-sys-bos",
-					     "llama2-sys-strip" };
+	static const char *const names[] = { "chatml",	       "llama3",	 "phi3",
+					     "gemma",	       "zephyr",	 "llama2",
+					     "llama2-sys",     "llama2-sys-bos", "llama2-sys-strip",
+					     "mistral-v1",     "mistral-v3",	 "mistral-v3-tekken",
+					     "mistral-v7" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
