@@ -22,6 +22,9 @@ enum llmos_type {
 	LLMOS_TYPE_Q4_1 = 3,
 	LLMOS_TYPE_Q8_0 = 8,
 	LLMOS_TYPE_Q8_1 = 9,
+	LLMOS_TYPE_Q4_K = 12,
+	LLMOS_TYPE_Q6_K = 14,
+	LLMOS_TYPE_Q8_K = 15,
 	LLMOS_TYPE_BF16 = 30,
 	LLMOS_TYPE_COUNT = 31 /* one past the largest GGUF type id we know */
 };
@@ -59,6 +62,36 @@ struct block_q8_1 {
 	int8_t qs[QK8_1];
 };
 static_assert(sizeof(struct block_q8_1) == 36, "block_q8_1 is 36 bytes");
+
+/*
+ * K-quants: super-blocks of QK_K values with quantized sub-block scales, as
+ * ggml lays them out (ggml-common.h).  Q8_K is only ever an activation type.
+ */
+#define QK_K 256
+#define K_SCALE_SIZE 12
+
+struct block_q4_K {
+	llmos_fp16 d;                  /* scale of the sub-block scales */
+	llmos_fp16 dmin;               /* scale of the sub-block mins */
+	uint8_t scales[K_SCALE_SIZE];  /* 8 scales and 8 mins of 6 bits */
+	uint8_t qs[QK_K / 2];          /* nibbles: x = d * sc * q - dmin * m */
+};
+static_assert(sizeof(struct block_q4_K) == 144, "block_q4_K is 144 bytes");
+
+struct block_q6_K {
+	uint8_t ql[QK_K / 2];          /* low 4 bits */
+	uint8_t qh[QK_K / 4];          /* high 2 bits */
+	int8_t scales[QK_K / 16];      /* 16 sub-block scales */
+	llmos_fp16 d;                  /* x = d * sc * (q - 32) */
+};
+static_assert(sizeof(struct block_q6_K) == 210, "block_q6_K is 210 bytes");
+
+struct block_q8_K {
+	float d;                       /* x = d * q */
+	int8_t qs[QK_K];
+	int16_t bsums[QK_K / 16];      /* sums of qs in groups of 16 */
+};
+static_assert(sizeof(struct block_q8_K) == 292, "block_q8_K is 292 bytes");
 
 /* Convert n values of a row; n is a multiple of the type's block size. */
 typedef void (*llmos_to_float_fn)(const void *src, float *dst, int64_t n);

@@ -368,30 +368,48 @@ static void q8_1_from_float(const float *src, void *dst, int64_t n)
 
 /* ---- float kernels ---- */
 
-/* expf on 8 lanes (Cephes polynomial, ~1 ulp); 0 below -87.3, no overflow. */
+/*
+ * e^x on 8 lanes, as ggml's AVX2 build computes it (ggml_v_expf, after
+ * Arm's optimized routines): so softmax and SiLU round as llama.cpp's do.
+ */
 static inline __m256 exp_ps(__m256 x)
 {
-	__m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(LLMOS_EXP_LO), _CMP_LT_OQ);
-	__m256 n, r, p;
+	const __m256 r = _mm256_set1_ps(0x1.8p23f);
+	const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+	const __m256 n = _mm256_sub_ps(z, r);
+	const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+					  _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+	const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+	const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+	const __m256i c = _mm256_castps_si256(_mm256_cmp_ps(
+		_mm256_andnot_ps(_mm256_set1_ps(-0.f), n), _mm256_set1_ps(126), _CMP_GT_OQ));
+	const __m256 u = _mm256_mul_ps(b, b);
+	const __m256 j = _mm256_fmadd_ps(
+		_mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b,
+						_mm256_set1_ps(0x1.573e2ep-5f)),
+				u,
+				_mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b,
+						_mm256_set1_ps(0x1.fffdb6p-2f))),
+		u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
 
-	x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(LLMOS_EXP_LO)),
-			  _mm256_set1_ps(LLMOS_EXP_HI));
-	n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LLMOS_LOG2E)),
-			    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LLMOS_LN2_HI), x);
-	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LLMOS_LN2_LO), r);
-	p = _mm256_set1_ps(LLMOS_EXP_P0);
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LLMOS_EXP_P1));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LLMOS_EXP_P2));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LLMOS_EXP_P3));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LLMOS_EXP_P4));
-	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LLMOS_EXP_P5));
-	p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-	__m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n),
-						       _mm256_set1_epi32(127)), 23);
+	if (!_mm256_movemask_ps(_mm256_castsi256_ps(c)))
+		return _mm256_fmadd_ps(j, k, k);
+	/* |n| > 126: scale in two steps, or saturate beyond 192 */
+	const __m256i g = _mm256_and_si256(
+		_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+		_mm256_set1_epi32((int)0x82000000u));
+	const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+	const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+	const __m256i d = _mm256_castps_si256(_mm256_cmp_ps(
+		_mm256_andnot_ps(_mm256_set1_ps(-0.f), n), _mm256_set1_ps(192), _CMP_GT_OQ));
 
-	p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-	return _mm256_andnot_ps(under, p);
+	return _mm256_or_ps(
+		_mm256_and_ps(_mm256_castsi256_ps(d), _mm256_mul_ps(s1, s1)),
+		_mm256_andnot_ps(_mm256_castsi256_ps(d),
+				 _mm256_or_ps(_mm256_and_ps(_mm256_castsi256_ps(c),
+							    _mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1)),
+					      _mm256_andnot_ps(_mm256_castsi256_ps(c),
+							       _mm256_fmadd_ps(k, j, k)))));
 }
 
 static void vec_add(float *y, const float *x, int n)
@@ -424,13 +442,31 @@ static float vec_dot_f32_plain(const float *x, const float *y, int n)
 	return s;
 }
 
+/*
+ * As ggml: the squares rounded to float, summed in double, the mean rounded
+ * to float; then x * scale, times the weight.
+ */
 static void rmsnorm(float *out, const float *x, const float *weight, int n, float eps)
 {
-	float scale = 1.0f / sqrtf(vec_dot_f32_plain(x, x, n) / n + eps);
-	__m256 sv = _mm256_set1_ps(scale);
+	__m256d acc = _mm256_setzero_pd();
+	double lanes[4], sum;
+	float scale;
 	int i = 0;
 
-	for (; i + 8 <= n; i += 8)
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i), sq = _mm256_mul_ps(v, v);
+
+		acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(sq)));
+		acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(sq, 1)));
+	}
+	_mm256_storeu_pd(lanes, acc);
+	sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+	for (; i < n; i++)
+		sum += (double)(x[i] * x[i]);
+	scale = 1.0f / sqrtf((float)(sum / n) + eps);
+	__m256 sv = _mm256_set1_ps(scale);
+
+	for (i = 0; i + 8 <= n; i += 8)
 		_mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), sv),
 							_mm256_loadu_ps(weight + i)));
 	for (; i < n; i++)
@@ -448,10 +484,12 @@ static void vec_scale(float *x, float a, int n)
 		x[i] *= a;
 }
 
+/* As ggml_vec_soft_max_f32: 8 lanes at a time summed in double, expf after. */
 static void softmax(float *x, int n)
 {
-	__m256 mv = _mm256_set1_ps(-INFINITY), sv = _mm256_setzero_ps();
-	float max, sum;
+	__m256 mv = _mm256_set1_ps(-INFINITY);
+	double sum = 0;
+	float max;
 	int i;
 
 	for (i = 0; i + 8 <= n; i += 8)
@@ -461,18 +499,21 @@ static void softmax(float *x, int n)
 		max = fmaxf(max, x[i]);
 	for (i = 0; i + 8 <= n; i += 8) {
 		__m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_set1_ps(max)));
+		__m128 h = _mm_add_ps(_mm256_extractf128_ps(e, 1), _mm256_castps256_ps128(e));
 
 		_mm256_storeu_ps(x + i, e);
-		sv = _mm256_add_ps(sv, e);
+		h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+		h = _mm_add_ss(h, _mm_movehdup_ps(h));
+		sum += (double)_mm_cvtss_f32(h);
 	}
-	sum = hsum_ps(sv);
 	for (; i < n; i++) {
 		x[i] = expf(x[i] - max);
-		sum += x[i];
+		sum += (double)x[i];
 	}
-	vec_scale(x, 1.0f / sum, n);
+	vec_scale(x, (float)(1.0 / sum), n);
 }
 
+/* silu(gate) as ggml_vec_silu_f32 (x / (1 + e^-x)), then times up. */
 static void silu_mul(float *gate, const float *up, int n)
 {
 	__m256 one = _mm256_set1_ps(1.0f);

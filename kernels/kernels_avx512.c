@@ -304,26 +304,35 @@ static void q8_1_from_float(const float *src, void *dst, int64_t n)
 
 /* ---- float kernels ---- */
 
+/*
+ * e^x on 16 lanes, as ggml's AVX-512 build computes it (ggml_v_expf, after
+ * Arm's optimized routines): so softmax and SiLU round as llama.cpp's do.
+ */
 static inline __m512 exp_ps(__m512 x)
 {
-	__mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(LLMOS_EXP_LO), _CMP_LT_OQ);
-	__m512 n, r, p;
+	const __m512 r = _mm512_set1_ps(0x1.8p23f);
+	const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+	const __m512 n = _mm512_sub_ps(z, r);
+	const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+					  _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+	const __mmask16 d = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192), _CMP_GT_OQ);
+	const __m512 u = _mm512_mul_ps(b, b);
+	const __m512 j = _mm512_fmadd_ps(
+		_mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b,
+						_mm512_set1_ps(0x1.573e2ep-5f)),
+				u,
+				_mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b,
+						_mm512_set1_ps(0x1.fffdb6p-2f))),
+		u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+	const __m512 res = _mm512_scalef_ps(j, n);
 
-	x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(LLMOS_EXP_LO)),
-			  _mm512_set1_ps(LLMOS_EXP_HI));
-	n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(LLMOS_LOG2E)),
-				 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LLMOS_LN2_HI), x);
-	r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LLMOS_LN2_LO), r);
-	p = _mm512_set1_ps(LLMOS_EXP_P0);
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LLMOS_EXP_P1));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LLMOS_EXP_P2));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LLMOS_EXP_P3));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LLMOS_EXP_P4));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LLMOS_EXP_P5));
-	p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-	p = _mm512_scalef_ps(p, n);
-	return _mm512_maskz_mov_ps((__mmask16)~under, p);
+	if (_mm512_kortestz(d, d))
+		return res;
+	return _mm512_mask_blend_ps(d, res,
+				    _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(),
+									    _CMP_LE_OQ),
+							 _mm512_set1_ps(INFINITY),
+							 _mm512_setzero_ps()));
 }
 
 static void vec_add(float *y, const float *x, int n)
@@ -367,11 +376,28 @@ static float vec_dot_f32_plain(const float *x, const float *y, int n)
 	return s;
 }
 
+/*
+ * As ggml: the squares rounded to float, summed in double, the mean rounded
+ * to float; then x * scale, times the weight.
+ */
 static void rmsnorm(float *out, const float *x, const float *weight, int n, float eps)
 {
-	__m512 sv = _mm512_set1_ps(1.0f / sqrtf(vec_dot_f32_plain(x, x, n) / n + eps));
+	__m512d acc = _mm512_setzero_pd();
+	double sum;
+	int i = 0;
 
-	for (int i = 0; i < n; i += 16) {
+	for (; i + 16 <= n; i += 16) {
+		__m512 v = _mm512_loadu_ps(x + i), sq = _mm512_mul_ps(v, v);
+
+		acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(sq)));
+		acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_extractf32x8_ps(sq, 1)));
+	}
+	sum = _mm512_reduce_add_pd(acc);
+	for (; i < n; i++)
+		sum += (double)(x[i] * x[i]);
+	__m512 sv = _mm512_set1_ps(1.0f / sqrtf((float)(sum / n) + eps));
+
+	for (i = 0; i < n; i += 16) {
 		__mmask16 m = tail_mask16(n - i);
 		__m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), sv);
 
@@ -379,35 +405,45 @@ static void rmsnorm(float *out, const float *x, const float *weight, int n, floa
 	}
 }
 
+/* As ggml_vec_soft_max_f32: 16 lanes at a time summed in double, expf after. */
 static void softmax(float *x, int n)
 {
-	__m512 mv = _mm512_set1_ps(-INFINITY), sv = _mm512_setzero_ps();
+	__m512 mv = _mm512_set1_ps(-INFINITY);
+	double sum = 0;
+	float max;
+	int i = 0;
 
-	for (int i = 0; i < n; i += 16)
+	for (int k = 0; k < n; k += 16)
 		mv = _mm512_max_ps(mv, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY),
-							    tail_mask16(n - i), x + i));
-	__m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(mv));
+							    tail_mask16(n - k), x + k));
+	max = _mm512_reduce_max_ps(mv);
+	for (; i + 16 <= n; i += 16) {
+		__m512 e = exp_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), _mm512_set1_ps(max)));
 
-	for (int i = 0; i < n; i += 16) {
-		__mmask16 m = tail_mask16(n - i);
-		__m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), max));
-
-		_mm512_mask_storeu_ps(x + i, m, e);
-		sv = _mm512_add_ps(sv, _mm512_maskz_mov_ps(m, e));
+		_mm512_storeu_ps(x + i, e);
+		sum += (double)_mm512_reduce_add_ps(e);
 	}
-	vec_scale(x, 1.0f / _mm512_reduce_add_ps(sv), n);
+	for (; i < n; i++) {
+		x[i] = expf(x[i] - max);
+		sum += (double)x[i];
+	}
+	vec_scale(x, (float)(1.0 / sum), n);
 }
 
+/* silu(gate) as ggml_vec_silu_f32 (x / (1 + e^-x)), then times up. */
 static void silu_mul(float *gate, const float *up, int n)
 {
-	for (int i = 0; i < n; i += 16) {
-		__mmask16 m = tail_mask16(n - i);
-		__m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m512 g = _mm512_loadu_ps(gate + i);
 		__m512 e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), g));
 		__m512 silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 
-		_mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, up + i)));
+		_mm512_storeu_ps(gate + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
 	}
+	for (; i < n; i++)
+		gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
 void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16)

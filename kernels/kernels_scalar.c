@@ -322,7 +322,7 @@ static void rmsnorm(float *out, const float *x, const float *weight, int n, floa
 	double sum = 0.0;
 
 	for (int i = 0; i < n; i++)
-		sum += (double)x[i] * x[i];
+		sum += (double)(x[i] * x[i]); /* ggml rounds each square to float */
 	float scale = 1.0f / sqrtf((float)(sum / n) + eps);
 
 	for (int i = 0; i < n; i++)
@@ -387,6 +387,12 @@ static const struct llmos_type_traits scalar_traits[] = {
 			      q8_0_from_float, vec_dot_q8_0_q8_0, LLMOS_TYPE_Q8_0 },
 	[LLMOS_TYPE_Q8_1] = { "q8_1", QK8_1, sizeof(struct block_q8_1), q8_1_to_float,
 			      q8_1_from_float, vec_dot_q8_1_q8_0, LLMOS_TYPE_Q8_0 },
+	[LLMOS_TYPE_Q4_K] = { "q4_K", QK_K, sizeof(struct block_q4_K), llmos_q4_K_to_float, NULL,
+			      llmos_vec_dot_q4_K_q8_K, LLMOS_TYPE_Q8_K },
+	[LLMOS_TYPE_Q6_K] = { "q6_K", QK_K, sizeof(struct block_q6_K), llmos_q6_K_to_float, NULL,
+			      llmos_vec_dot_q6_K_q8_K, LLMOS_TYPE_Q8_K },
+	[LLMOS_TYPE_Q8_K] = { "q8_K", QK_K, sizeof(struct block_q8_K), llmos_q8_K_to_float,
+			      llmos_q8_K_from_float, NULL, LLMOS_TYPE_Q8_K },
 };
 
 void llmos_kernels_fill_scalar(struct llmos_kernel_ops *ops)

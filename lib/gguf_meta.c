@@ -72,20 +72,13 @@ int gguf_ggml_type_layout(uint32_t type, uint32_t *block_size, uint32_t *block_b
 	return 0;
 }
 
+/* Types llmos can read: those its kernels' traits table converts. */
 bool gguf_ggml_type_supported(uint32_t type)
 {
-	switch (type) {
-	case LLMOS_TYPE_F32:
-	case LLMOS_TYPE_F16:
-	case LLMOS_TYPE_BF16:
-	case LLMOS_TYPE_Q4_0:
-	case LLMOS_TYPE_Q4_1:
-	case LLMOS_TYPE_Q8_0:
-	case LLMOS_TYPE_Q8_1:
-		return true;
-	default:
-		return false;
-	}
+	const struct llmos_type_traits *t =
+		type < LLMOS_TYPE_COUNT ? llmos_type_traits((enum llmos_type)type) : NULL;
+
+	return t && t->to_float;
 }
 
 void gguf_decode_scalar(enum gguf_type t, const void *b, struct gguf_kv *kv)

@@ -771,7 +771,8 @@ static void test_type_tables(void **state)
 	assert_null(gguf_ggml_type_name(200));
 	assert_int_equal(gguf_ggml_type_layout(200, &bs, &bb), -ENOENT);
 	assert_true(gguf_ggml_type_supported(9));
-	assert_false(gguf_ggml_type_supported(12));
+	assert_true(gguf_ggml_type_supported(12));	 /* q4_K */
+	assert_false(gguf_ggml_type_supported(16));	 /* iq2_xxs */
 	assert_string_equal(gguf_type_name(GGUF_TYPE_STRING), "string");
 	assert_string_equal(gguf_type_name((enum gguf_type)99), "?");
 }
@@ -1043,8 +1044,8 @@ static void test_bad_types(void **state)
 	expect_fail(&b, -LLMOS_EFORMAT, "unknown type");
 	rb_tiny(&b, 1, ne8, UINT32_MAX, 0, 32);
 	expect_fail(&b, -LLMOS_EFORMAT, "unknown type");
-	rb_tiny(&b, 1, ne256, 12, 0, 160); /* q4_K */
-	expect_fail(&b, -LLMOS_EUNSUPPORTED, "q4_K");
+	rb_tiny(&b, 1, ne256, 16, 0, 96); /* iq2_xxs */
+	expect_fail(&b, -LLMOS_EUNSUPPORTED, "iq2_xxs");
 	assert_non_null(strstr(llmos_last_error(), "unsupported type"));
 }
 

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kquants_scalar.c - the K-quant types (super-blocks of 256) in portable C,
+ * following ggml: dequantization as ggml-quants.c's dequantize_row_*,
+ * activations quantized to Q8_K as quantize_row_q8_K_ref (the x86 build of
+ * ggml uses that reference), and the dot products as integer sums per
+ * sub-block scaled once per super-block.  The SIMD versions
+ * (kquants_avx2.c) must give the same sums; tests compare them.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels_impl.h"
+
+/* The 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K block. */
+static void scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
+{
+	if (j < 4) {
+		*sc = q[j] & 63;
+		*m = q[j + 4] & 63;
+	} else {
+		*sc = (uint8_t)((q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4));
+		*m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+	}
+}
+
+void llmos_q4_K_to_float(const void *src, float *y, int64_t n)
+{
+	const struct block_q4_K *x = src;
+
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const uint8_t *q = x[i].qs;
+		float d = llmos_fp16_to_fp32_inline(x[i].d);
+		float min = llmos_fp16_to_fp32_inline(x[i].dmin);
+
+		for (int j = 0, is = 0; j < QK_K; j += 64, is += 2, q += 32) {
+			uint8_t sc, m;
+			float d1, m1, d2, m2;
+
+			scale_min_k4(is, x[i].scales, &sc, &m);
+			d1 = d * sc;
+			m1 = min * m;
+			scale_min_k4(is + 1, x[i].scales, &sc, &m);
+			d2 = d * sc;
+			m2 = min * m;
+			for (int l = 0; l < 32; l++)
+				*y++ = d1 * (q[l] & 0xf) - m1;
+			for (int l = 0; l < 32; l++)
+				*y++ = d2 * (q[l] >> 4) - m2;
+		}
+	}
+}
+
+/* The 6-bit value l (0..31) of quarter k (0..3) of a 128-value half of a Q6_K block. */
+static int q6_value(const uint8_t *ql, const uint8_t *qh, int l, int k)
+{
+	int lo = k & 1 ? ql[l + 32] : ql[l];
+
+	lo = k & 2 ? lo >> 4 : lo & 0xf;
+	return (lo | (((qh[l] >> (2 * k)) & 3) << 4)) - 32;
+}
+
+void llmos_q6_K_to_float(const void *src, float *y, int64_t n)
+{
+	const struct block_q6_K *x = src;
+
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		float d = llmos_fp16_to_fp32_inline(x[i].d);
+		const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+		const int8_t *sc = x[i].scales;
+
+		for (int h = 0; h < QK_K; h += 128, y += 128, ql += 64, qh += 32, sc += 8)
+			for (int l = 0; l < 32; l++)
+				for (int k = 0; k < 4; k++)
+					y[l + 32 * k] = d * sc[l / 16 + 2 * k] * q6_value(ql, qh, l, k);
+	}
+}
+
+/* ggml's nearest_int: round half to even through the float mantissa. */
+static int nearest_int(float f)
+{
+	float v = f + 12582912.f;
+	int i;
+
+	memcpy(&i, &v, sizeof(i));
+	return (i & 0x007fffff) - 0x00400000;
+}
+
+void llmos_q8_K_from_float(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_K *y = dst;
+
+	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+		float max = 0, amax = 0, iscale;
+
+		for (int j = 0; j < QK_K; j++) {
+			if (fabsf(x[j]) > amax) {
+				amax = fabsf(x[j]);
+				max = x[j];
+			}
+		}
+		if (!amax) {
+			memset(&y[i], 0, sizeof(y[i]));
+			continue;
+		}
+		iscale = -127.f / max;
+		for (int j = 0; j < QK_K; j++) {
+			int v = nearest_int(iscale * x[j]);
+
+			y[i].qs[j] = (int8_t)(v < 127 ? v : 127);
+		}
+		for (int j = 0; j < QK_K / 16; j++) {
+			int sum = 0;
+
+			for (int k = 0; k < 16; k++)
+				sum += y[i].qs[j * 16 + k];
+			y[i].bsums[j] = (int16_t)sum;
+		}
+		y[i].d = 1 / iscale;
+	}
+}
+
+void llmos_q8_K_to_float(const void *src, float *y, int64_t n)
+{
+	const struct block_q8_K *x = src;
+
+	for (int64_t i = 0; i < n / QK_K; i++)
+		for (int j = 0; j < QK_K; j++)
+			*y++ = x[i].d * x[i].qs[j];
+}
+
+/*
+ * dot(Q4_K row, Q8_K row): per super-block, the sub-block sums of q4 * q8
+ * times their scales, and the mins times the Q8_K group sums, all in
+ * integers; then d * y.d and dmin * y.d once.
+ */
+void llmos_vec_dot_q4_K_q8_K(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q4_K *x = vx;
+	const struct block_q8_K *y = vy;
+	float sum = 0;
+
+	for (int i = 0; i < n / QK_K; i++) {
+		const uint8_t *q4 = x[i].qs;
+		const int8_t *q8 = y[i].qs;
+		int32_t sumi = 0, summ = 0;
+
+		for (int j = 0; j < QK_K / 32; j++) {
+			uint8_t sc, m;
+			int32_t dot = 0;
+
+			scale_min_k4(j, x[i].scales, &sc, &m);
+			for (int l = 0; l < 32; l++)
+				dot += (j & 1 ? q4[l] >> 4 : q4[l] & 0xf) * q8[j * 32 + l];
+			sumi += sc * dot;
+			summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+			if (j & 1)
+				q4 += 32;
+		}
+		sum += llmos_fp16_to_fp32_inline(x[i].d) * y[i].d * (float)sumi -
+		       llmos_fp16_to_fp32_inline(x[i].dmin) * y[i].d * (float)summ;
+	}
+	*s = sum;
+}
+
+/* dot(Q6_K row, Q8_K row): sub-blocks of 16, scaled in integers, d * y.d once. */
+void llmos_vec_dot_q6_K_q8_K(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q6_K *x = vx;
+	const struct block_q8_K *y = vy;
+	float sum = 0;
+
+	for (int i = 0; i < n / QK_K; i++) {
+		const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+		const int8_t *sc = x[i].scales, *q8 = y[i].qs;
+		int32_t sumi = 0;
+
+		for (int h = 0; h < 2; h++, ql += 64, qh += 32, sc += 8, q8 += 128)
+			for (int k = 0; k < 4; k++)
+				for (int half = 0; half < 2; half++) {
+					int32_t dot = 0;
+
+					for (int l = 16 * half; l < 16 * half + 16; l++)
+						dot += q6_value(ql, qh, l, k) * q8[32 * k + l];
+					sumi += sc[half + 2 * k] * dot;
+				}
+		sum += llmos_fp16_to_fp32_inline(x[i].d) * y[i].d * (float)sumi;
+	}
+	*s = sum;
+}

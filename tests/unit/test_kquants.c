@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_kquants.c - the K-quant types against ggml and against themselves:
+ * blocks ggml quantized dequantize to exactly ggml's floats, activations
+ * quantize to exactly ggml's Q8_K bytes, and the dot products agree with
+ * ggml's (tests/fixtures/kquants.txt); every SIMD level gives the scalar
+ * level's results on random blocks of several lengths.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kernels.h"
+
+static size_t unhex(const char *s, unsigned char *out, size_t cap)
+{
+	size_t n = 0;
+
+	while (s[0] && s[1] && s[0] != '\n' && n < cap) {
+		unsigned int b;
+
+		if (sscanf(s, "%2x", &b) != 1)
+			break;
+		out[n++] = (unsigned char)b;
+		s += 2;
+	}
+	return n;
+}
+
+struct kq_case {
+	enum llmos_type type;
+	unsigned char block[1024], q8k[1024];
+	float dequant[512], x[512];
+	float dot;
+	size_t n_block, n_q8k;
+};
+
+static int read_cases(struct kq_case *c, int cap)
+{
+	FILE *f = fopen("tests/fixtures/kquants.txt", "r");
+	static char line[16384];
+	int n = -1;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *v = strchr(line, ' ');
+		uint32_t bits;
+
+		if (line[0] == '#' || !v)
+			continue;
+		v++;
+		if (!strncmp(line, "type ", 5)) {
+			if (++n >= cap)
+				break;
+			c[n].type = !strncmp(v, "q4_K", 4) ? LLMOS_TYPE_Q4_K : LLMOS_TYPE_Q6_K;
+		} else if (n < 0) {
+			continue;
+		} else if (!strncmp(line, "block ", 6)) {
+			c[n].n_block = unhex(v, c[n].block, sizeof(c[n].block));
+		} else if (!strncmp(line, "dequant ", 8)) {
+			unhex(v, (unsigned char *)c[n].dequant, sizeof(c[n].dequant));
+		} else if (!strncmp(line, "x ", 2)) {
+			unhex(v, (unsigned char *)c[n].x, sizeof(c[n].x));
+		} else if (!strncmp(line, "q8_K ", 5)) {
+			c[n].n_q8k = unhex(v, c[n].q8k, sizeof(c[n].q8k));
+		} else if (!strncmp(line, "dot ", 4) && sscanf(v, "%x", &bits) == 1) {
+			memcpy(&c[n].dot, &bits, sizeof(bits));
+		}
+	}
+	fclose(f);
+	return n + 1;
+}
+
+static const enum llmos_simd_level levels[] = { LLMOS_SIMD_SCALAR, LLMOS_SIMD_AVX2,
+						LLMOS_SIMD_AVX512 };
+
+static void matches_ggml(void **state)
+{
+	static struct kq_case cases[8];
+	int n = read_cases(cases, 8);
+
+	(void)state;
+	assert_true(n >= 6);
+	for (size_t lv = 0; lv < sizeof(levels) / sizeof(levels[0]); lv++) {
+		if (llmos_simd_select(levels[lv]))
+			continue;
+		for (int i = 0; i < n; i++) {
+			const struct llmos_type_traits *t = llmos_type_traits(cases[i].type);
+			unsigned char q8k[1024];
+			float deq[512], dot;
+
+			assert_int_equal(cases[i].n_block, llmos_row_size(cases[i].type, 512));
+			t->to_float(cases[i].block, deq, 512);
+			assert_memory_equal(deq, cases[i].dequant, sizeof(deq));
+			llmos_type_traits(LLMOS_TYPE_Q8_K)->from_float(cases[i].x, q8k, 512);
+			assert_int_equal(cases[i].n_q8k, llmos_row_size(LLMOS_TYPE_Q8_K, 512));
+			assert_memory_equal(q8k, cases[i].q8k, cases[i].n_q8k);
+			t->vec_dot(512, &dot, cases[i].block, q8k);
+			if (fabsf(dot - cases[i].dot) > 1e-5f * fabsf(cases[i].dot) + 1e-6f)
+				fail_msg("%s %s case %d: dot %.9g, ggml %.9g", llmos_simd_name(levels[lv]),
+					 t->name, i, dot, cases[i].dot);
+		}
+	}
+	llmos_simd_select(llmos_simd_best());
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t next32(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 16);
+}
+
+/* Random blocks: random quants and scales, fp16 super-scales of sane size. */
+static void random_blocks(enum llmos_type type, void *dst, int n)
+{
+	unsigned char *p = dst;
+	size_t bytes = llmos_row_size(type, n);
+
+	for (size_t i = 0; i < bytes; i++)
+		p[i] = (unsigned char)next32();
+	for (int b = 0; b < n / QK_K; b++) {
+		llmos_fp16 d = llmos_fp32_to_fp16((float)(next32() % 1000 + 1) * 1e-5f);
+		llmos_fp16 m = llmos_fp32_to_fp16((float)(next32() % 1000) * 1e-5f);
+
+		if (type == LLMOS_TYPE_Q4_K) {
+			((struct block_q4_K *)dst)[b].d = d;
+			((struct block_q4_K *)dst)[b].dmin = m;
+		} else {
+			((struct block_q6_K *)dst)[b].d = d;
+		}
+	}
+}
+
+/* Every level's to_float and vec_dot equal the scalar level's. */
+static void simd_matches_scalar(void **state)
+{
+	static const enum llmos_type types[] = { LLMOS_TYPE_Q4_K, LLMOS_TYPE_Q6_K };
+	static const int lens[] = { 256, 768, 1280, 4096 };
+
+	(void)state;
+	for (size_t ti = 0; ti < 2; ti++) {
+		for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+			int n = lens[li];
+			void *w = malloc(llmos_row_size(types[ti], n));
+			void *xq = malloc(llmos_row_size(LLMOS_TYPE_Q8_K, n));
+			float *x = malloc(n * sizeof(float)), *ref = malloc(n * sizeof(float));
+			float *got = malloc(n * sizeof(float)), dref, dgot;
+
+			random_blocks(types[ti], w, n);
+			for (int i = 0; i < n; i++)
+				x[i] = (float)((int)(next32() % 20001) - 10000) * 1e-3f;
+			assert_int_equal(llmos_simd_select(LLMOS_SIMD_SCALAR), 0);
+			llmos_type_traits(types[ti])->to_float(w, ref, n);
+			llmos_type_traits(LLMOS_TYPE_Q8_K)->from_float(x, xq, n);
+			llmos_type_traits(types[ti])->vec_dot(n, &dref, w, xq);
+			for (size_t lv = 1; lv < sizeof(levels) / sizeof(levels[0]); lv++) {
+				if (llmos_simd_select(levels[lv]))
+					continue;
+				llmos_type_traits(types[ti])->to_float(w, got, n);
+				assert_memory_equal(got, ref, n * sizeof(float));
+				llmos_type_traits(types[ti])->vec_dot(n, &dgot, w, xq);
+				if (fabsf(dgot - dref) > 1e-5f * fabsf(dref) + 1e-6f)
+					fail_msg("%s %s n=%d: %.9g, scalar %.9g",
+						 llmos_simd_name(levels[lv]),
+						 llmos_type_traits(types[ti])->name, n, dgot, dref);
+			}
+			free(w);
+			free(xq);
+			free(x);
+			free(ref);
+			free(got);
+		}
+	}
+	llmos_simd_select(llmos_simd_best());
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(matches_ggml),
+		cmocka_unit_test(simd_matches_scalar),
+	};
+
+	return cmocka_run_group_tests_name("kquants", tests, NULL, NULL);
+}
