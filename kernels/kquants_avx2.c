@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kquants_avx2.c - the K-quant dots against Q8_K with AVX2: each 32-byte
+ * group of quants is multiplied with its activations by VPMADDUBSW (the
+ * weight quants as unsigned bytes, Q6_K's offset of 32 taken off after),
+ * the pairs widened with the sub-block scale by VPMADDWD, and the integer
+ * sums scaled once per super-block, as kquants_scalar.c does in C.
+ */
+#include <immintrin.h>
+
+#include "kernels_impl.h"
+
+static inline float hsum8(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* The 6-bit scale and min of sub-block j (0..7) of a Q4_K block. */
+static inline void scale_min(int j, const uint8_t *q, int *sc, int *m)
+{
+	if (j < 4) {
+		*sc = q[j] & 63;
+		*m = q[j + 4] & 63;
+	} else {
+		*sc = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
+		*m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+	}
+}
+
+void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q4_K *x = vx;
+	const struct block_q8_K *y = vy;
+	const __m256i low4 = _mm256_set1_epi8(0xf);
+	__m256 acc = _mm256_setzero_ps();
+	float mins = 0;
+
+	for (int i = 0; i < n / QK_K; i++) {
+		const uint8_t *q4 = x[i].qs;
+		const int8_t *q8 = y[i].qs;
+		__m256i sumi = _mm256_setzero_si256();
+		int32_t summ = 0;
+
+		for (int j = 0; j < QK_K / 64; j++, q4 += 32, q8 += 64) {
+			__m256i q = _mm256_loadu_si256((const __m256i *)q4);
+			__m256i lo = _mm256_and_si256(q, low4);
+			__m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+			__m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
+			__m256i p_hi = _mm256_maddubs_epi16(hi,
+							    _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+			int sc_lo, sc_hi, m_lo, m_hi;
+
+			scale_min(2 * j, x[i].scales, &sc_lo, &m_lo);
+			scale_min(2 * j + 1, x[i].scales, &sc_hi, &m_hi);
+			sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16((short)sc_lo)));
+			sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16((short)sc_hi)));
+			summ += m_lo * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) +
+				m_hi * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) * y[i].d),
+				      _mm256_cvtepi32_ps(sumi), acc);
+		mins += llmos_fp16_to_fp32_inline(x[i].dmin) * y[i].d * (float)summ;
+	}
+	*s = hsum8(acc) - mins;
+}
+
+/* Quarter k (0..3) of a 128-value half: 32 six-bit quants 0..63. */
+static inline __m256i q6_quarter(__m256i ql0, __m256i ql1, __m256i qh, int k)
+{
+	const __m256i low4 = _mm256_set1_epi8(0xf), bits45 = _mm256_set1_epi8(0x30);
+	__m256i lo = k & 1 ? ql1 : ql0, hi;
+
+	lo = k & 2 ? _mm256_and_si256(_mm256_srli_epi16(lo, 4), low4) : _mm256_and_si256(lo, low4);
+	switch (k) {
+	case 0: hi = _mm256_slli_epi16(qh, 4); break;
+	case 1: hi = _mm256_slli_epi16(qh, 2); break;
+	case 2: hi = qh; break;
+	default: hi = _mm256_srli_epi16(qh, 2); break;
+	}
+	return _mm256_or_si256(lo, _mm256_and_si256(hi, bits45));
+}
+
+void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q6_K *x = vx;
+	const struct block_q8_K *y = vy;
+	const __m256i m32 = _mm256_set1_epi8(32);
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int i = 0; i < n / QK_K; i++) {
+		const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+		const int8_t *sc = x[i].scales, *q8 = y[i].qs;
+		__m256i sumi = _mm256_setzero_si256();
+
+		for (int h = 0; h < 2; h++, ql += 64, qh += 32, sc += 8, q8 += 128) {
+			__m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+			__m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+			__m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+
+			for (int k = 0; k < 4; k++) {
+				__m256i a = _mm256_loadu_si256((const __m256i *)(q8 + 32 * k));
+				__m256i p = _mm256_sub_epi16(
+					_mm256_maddubs_epi16(q6_quarter(l0, l1, hb, k), a),
+					_mm256_maddubs_epi16(m32, a));
+				__m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]),
+								  _mm_set1_epi16(sc[2 * k]));
+
+				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scales));
+			}
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) * y[i].d),
+				      _mm256_cvtepi32_ps(sumi), acc);
+	}
+	*s = hsum8(acc);
+}
