@@ -20,11 +20,15 @@ enum llmos_type {
 	LLMOS_TYPE_F16 = 1,
 	LLMOS_TYPE_Q4_0 = 2,
 	LLMOS_TYPE_Q4_1 = 3,
+	LLMOS_TYPE_Q5_0 = 6,
+	LLMOS_TYPE_Q5_1 = 7,
 	LLMOS_TYPE_Q8_0 = 8,
 	LLMOS_TYPE_Q8_1 = 9,
 	LLMOS_TYPE_Q4_K = 12,
+	LLMOS_TYPE_Q5_K = 13,
 	LLMOS_TYPE_Q6_K = 14,
 	LLMOS_TYPE_Q8_K = 15,
+	LLMOS_TYPE_IQ4_NL = 20,
 	LLMOS_TYPE_BF16 = 30,
 	LLMOS_TYPE_COUNT = 31 /* one past the largest GGUF type id we know */
 };
@@ -56,6 +60,26 @@ struct block_q8_0 {
 };
 static_assert(sizeof(struct block_q8_0) == 34, "block_q8_0 is 34 bytes");
 
+struct block_q5_0 {
+	llmos_fp16 d;          /* x = d * (q - 16) */
+	uint8_t qh[4];         /* fifth bits of the 32 values */
+	uint8_t qs[16];        /* low nibbles: elements 0..15, high: 16..31 */
+};
+static_assert(sizeof(struct block_q5_0) == 22, "block_q5_0 is 22 bytes");
+
+struct block_q5_1 {
+	llmos_fp16 d, m;       /* x = d * q + m */
+	uint8_t qh[4];
+	uint8_t qs[16];
+};
+static_assert(sizeof(struct block_q5_1) == 24, "block_q5_1 is 24 bytes");
+
+struct block_iq4_nl {
+	llmos_fp16 d;          /* x = d * kvalues_iq4nl[q] */
+	uint8_t qs[16];
+};
+static_assert(sizeof(struct block_iq4_nl) == 18, "block_iq4_nl is 18 bytes");
+
 struct block_q8_1 {
 	llmos_fp16 d;      /* scale */
 	llmos_fp16 s;      /* d * sum(qs) */
@@ -77,6 +101,14 @@ struct block_q4_K {
 	uint8_t qs[QK_K / 2];          /* nibbles: x = d * sc * q - dmin * m */
 };
 static_assert(sizeof(struct block_q4_K) == 144, "block_q4_K is 144 bytes");
+
+struct block_q5_K {
+	llmos_fp16 d, dmin;            /* as Q4_K */
+	uint8_t scales[K_SCALE_SIZE];
+	uint8_t qh[QK_K / 8];          /* fifth bits */
+	uint8_t qs[QK_K / 2];
+};
+static_assert(sizeof(struct block_q5_K) == 176, "block_q5_K is 176 bytes");
 
 struct block_q6_K {
 	uint8_t ql[QK_K / 2];          /* low 4 bits */

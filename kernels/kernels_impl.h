@@ -63,11 +63,20 @@ void llmos_kernels_fill_scalar(struct llmos_kernel_ops *ops);
 
 /* kquants_scalar.c: the K-quant rows and dots every level starts from. */
 void llmos_q4_K_to_float(const void *src, float *y, int64_t n);
+void llmos_q5_K_to_float(const void *src, float *y, int64_t n);
 void llmos_q6_K_to_float(const void *src, float *y, int64_t n);
 void llmos_q8_K_to_float(const void *src, float *y, int64_t n);
 void llmos_q8_K_from_float(const float *x, void *dst, int64_t n);
 void llmos_vec_dot_q4_K_q8_K(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_q5_K_q8_K(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q6_K_q8_K(int n, float *s, const void *vx, const void *vy);
+/* quants5_scalar.c */
+void llmos_q5_0_to_float(const void *src, float *y, int64_t n);
+void llmos_q5_1_to_float(const void *src, float *y, int64_t n);
+void llmos_iq4_nl_to_float(const void *src, float *y, int64_t n);
+void llmos_vec_dot_q5_0_q8_0(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_q5_1_q8_1(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_iq4_nl_q8_0(int n, float *s, const void *vx, const void *vy);
 /* kquants_avx2.c */
 void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);

@@ -51,6 +51,36 @@ void llmos_q4_K_to_float(const void *src, float *y, int64_t n)
 	}
 }
 
+/* The 5-bit value l (0..31) of sub-block j (0..7) of a Q5_K block. */
+static int q5k_value(const struct block_q5_K *b, int j, int l)
+{
+	const uint8_t *ql = b->qs + 32 * (j / 2);
+	int lo = j & 1 ? ql[l] >> 4 : ql[l] & 0xf;
+
+	return lo + ((b->qh[l] >> j) & 1) * 16;
+}
+
+void llmos_q5_K_to_float(const void *src, float *y, int64_t n)
+{
+	const struct block_q5_K *x = src;
+
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		float d = llmos_fp16_to_fp32_inline(x[i].d);
+		float min = llmos_fp16_to_fp32_inline(x[i].dmin);
+
+		for (int j = 0; j < QK_K / 32; j++) {
+			uint8_t sc, m;
+			float dj, mj;
+
+			scale_min_k4(j, x[i].scales, &sc, &m);
+			dj = d * sc;
+			mj = min * m;
+			for (int l = 0; l < 32; l++)
+				*y++ = dj * q5k_value(&x[i], j, l) - mj;
+		}
+	}
+}
+
 /* The 6-bit value l (0..31) of quarter k (0..3) of a 128-value half of a Q6_K block. */
 static int q6_value(const uint8_t *ql, const uint8_t *qh, int l, int k)
 {
@@ -156,6 +186,32 @@ void llmos_vec_dot_q4_K_q8_K(int n, float *s, const void *vx, const void *vy)
 			summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
 			if (j & 1)
 				q4 += 32;
+		}
+		sum += llmos_fp16_to_fp32_inline(x[i].d) * y[i].d * (float)sumi -
+		       llmos_fp16_to_fp32_inline(x[i].dmin) * y[i].d * (float)summ;
+	}
+	*s = sum;
+}
+
+/* dot(Q5_K row, Q8_K row): as Q4_K with a fifth bit. */
+void llmos_vec_dot_q5_K_q8_K(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_K *x = vx;
+	const struct block_q8_K *y = vy;
+	float sum = 0;
+
+	for (int i = 0; i < n / QK_K; i++) {
+		int32_t sumi = 0, summ = 0;
+
+		for (int j = 0; j < QK_K / 32; j++) {
+			uint8_t sc, m;
+			int32_t dot = 0;
+
+			scale_min_k4(j, x[i].scales, &sc, &m);
+			for (int l = 0; l < 32; l++)
+				dot += q5k_value(&x[i], j, l) * y[i].qs[j * 32 + l];
+			sumi += sc * dot;
+			summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
 		}
 		sum += llmos_fp16_to_fp32_inline(x[i].d) * y[i].d * (float)sumi -
 		       llmos_fp16_to_fp32_inline(x[i].dmin) * y[i].d * (float)summ;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_kquants.c - the K-quant types against ggml and against themselves:
- * blocks ggml quantized dequantize to exactly ggml's floats, activations
- * quantize to exactly ggml's Q8_K bytes, and the dot products agree with
- * ggml's (tests/fixtures/kquants.txt); every SIMD level gives the scalar
- * level's results on random blocks of several lengths.
+ * test_kquants.c - the K-quant types (and Q5_0, Q5_1, IQ4_NL) against ggml
+ * and against themselves: blocks ggml quantized dequantize to exactly
+ * ggml's floats, activations quantize to exactly ggml's bytes of the
+ * type's vec_dot_type, and the dot products agree with ggml's
+ * (tests/fixtures/kquants.txt); every SIMD level gives the scalar level's
+ * results on random blocks of several lengths.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -35,12 +36,26 @@ static size_t unhex(const char *s, unsigned char *out, size_t cap)
 }
 
 struct kq_case {
-	enum llmos_type type;
+	enum llmos_type type, act_type;
 	unsigned char block[1024], q8k[1024];
 	float dequant[512], x[512];
 	float dot;
 	size_t n_block, n_q8k;
 };
+
+/* The type a fixture line names ("q4_K\n"). */
+static enum llmos_type type_named(const char *v)
+{
+	for (int t = 0; t < LLMOS_TYPE_COUNT; t++) {
+		const struct llmos_type_traits *tr = llmos_type_traits((enum llmos_type)t);
+
+		if (tr && !strncmp(v, tr->name, strlen(tr->name)) &&
+		    (v[strlen(tr->name)] == '\n' || !v[strlen(tr->name)]))
+			return (enum llmos_type)t;
+	}
+	fail_msg("unknown type in the fixture: %s", v);
+	return LLMOS_TYPE_F32;
+}
 
 static int read_cases(struct kq_case *c, int cap)
 {
@@ -59,8 +74,11 @@ static int read_cases(struct kq_case *c, int cap)
 		if (!strncmp(line, "type ", 5)) {
 			if (++n >= cap)
 				break;
-			c[n].type = !strncmp(v, "q4_K", 4) ? LLMOS_TYPE_Q4_K : LLMOS_TYPE_Q6_K;
+			c[n].type = type_named(v);
 		} else if (n < 0) {
+			continue;
+		} else if (!strncmp(line, "act_type ", 9)) {
+			c[n].act_type = type_named(v);
 			continue;
 		} else if (!strncmp(line, "block ", 6)) {
 			c[n].n_block = unhex(v, c[n].block, sizeof(c[n].block));
@@ -68,7 +86,7 @@ static int read_cases(struct kq_case *c, int cap)
 			unhex(v, (unsigned char *)c[n].dequant, sizeof(c[n].dequant));
 		} else if (!strncmp(line, "x ", 2)) {
 			unhex(v, (unsigned char *)c[n].x, sizeof(c[n].x));
-		} else if (!strncmp(line, "q8_K ", 5)) {
+		} else if (!strncmp(line, "act ", 4)) {
 			c[n].n_q8k = unhex(v, c[n].q8k, sizeof(c[n].q8k));
 		} else if (!strncmp(line, "dot ", 4) && sscanf(v, "%x", &bits) == 1) {
 			memcpy(&c[n].dot, &bits, sizeof(bits));
@@ -83,11 +101,11 @@ static const enum llmos_simd_level levels[] = { LLMOS_SIMD_SCALAR, LLMOS_SIMD_AV
 
 static void matches_ggml(void **state)
 {
-	static struct kq_case cases[8];
-	int n = read_cases(cases, 8);
+	static struct kq_case cases[32];
+	int n = read_cases(cases, 32);
 
 	(void)state;
-	assert_true(n >= 6);
+	assert_true(n >= 18);
 	for (size_t lv = 0; lv < sizeof(levels) / sizeof(levels[0]); lv++) {
 		if (llmos_simd_select(levels[lv]))
 			continue;
@@ -99,8 +117,9 @@ static void matches_ggml(void **state)
 			assert_int_equal(cases[i].n_block, llmos_row_size(cases[i].type, 512));
 			t->to_float(cases[i].block, deq, 512);
 			assert_memory_equal(deq, cases[i].dequant, sizeof(deq));
-			llmos_type_traits(LLMOS_TYPE_Q8_K)->from_float(cases[i].x, q8k, 512);
-			assert_int_equal(cases[i].n_q8k, llmos_row_size(LLMOS_TYPE_Q8_K, 512));
+			assert_int_equal(t->vec_dot_type, cases[i].act_type);
+			llmos_type_traits(cases[i].act_type)->from_float(cases[i].x, q8k, 512);
+			assert_int_equal(cases[i].n_q8k, llmos_row_size(cases[i].act_type, 512));
 			assert_memory_equal(q8k, cases[i].q8k, cases[i].n_q8k);
 			t->vec_dot(512, &dot, cases[i].block, q8k);
 			if (fabsf(dot - cases[i].dot) > 1e-5f * fabsf(cases[i].dot) + 1e-6f)
@@ -121,39 +140,45 @@ static uint32_t next32(void)
 	return (uint32_t)(rng >> 16);
 }
 
-/* Random blocks: random quants and scales, fp16 super-scales of sane size. */
+/* Random blocks: random quants and scales, fp16 scales of sane size. */
 static void random_blocks(enum llmos_type type, void *dst, int n)
 {
+	const struct llmos_type_traits *t = llmos_type_traits(type);
 	unsigned char *p = dst;
 	size_t bytes = llmos_row_size(type, n);
 
 	for (size_t i = 0; i < bytes; i++)
 		p[i] = (unsigned char)next32();
-	for (int b = 0; b < n / QK_K; b++) {
+	for (int b = 0; b < n / t->block_size; b++) {
+		/* every type here starts with its fp16 scale(s), but Q6_K ends with it */
+		unsigned char *blk = p + (size_t)b * t->type_size;
 		llmos_fp16 d = llmos_fp32_to_fp16((float)(next32() % 1000 + 1) * 1e-5f);
 		llmos_fp16 m = llmos_fp32_to_fp16((float)(next32() % 1000) * 1e-5f);
 
-		if (type == LLMOS_TYPE_Q4_K) {
-			((struct block_q4_K *)dst)[b].d = d;
-			((struct block_q4_K *)dst)[b].dmin = m;
-		} else {
-			((struct block_q6_K *)dst)[b].d = d;
+		if (type == LLMOS_TYPE_Q6_K) {
+			memcpy(blk + offsetof(struct block_q6_K, d), &d, 2);
+			continue;
 		}
+		memcpy(blk, &d, 2);
+		if (type == LLMOS_TYPE_Q4_K || type == LLMOS_TYPE_Q5_K || type == LLMOS_TYPE_Q5_1)
+			memcpy(blk + 2, &m, 2);
 	}
 }
 
 /* Every level's to_float and vec_dot equal the scalar level's. */
 static void simd_matches_scalar(void **state)
 {
-	static const enum llmos_type types[] = { LLMOS_TYPE_Q4_K, LLMOS_TYPE_Q6_K };
+	static const enum llmos_type types[] = { LLMOS_TYPE_Q4_K, LLMOS_TYPE_Q5_K, LLMOS_TYPE_Q6_K,
+						 LLMOS_TYPE_Q5_0, LLMOS_TYPE_Q5_1, LLMOS_TYPE_IQ4_NL };
 	static const int lens[] = { 256, 768, 1280, 4096 };
 
 	(void)state;
-	for (size_t ti = 0; ti < 2; ti++) {
+	for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
 		for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
 			int n = lens[li];
 			void *w = malloc(llmos_row_size(types[ti], n));
-			void *xq = malloc(llmos_row_size(LLMOS_TYPE_Q8_K, n));
+			enum llmos_type vt = llmos_type_traits(types[ti])->vec_dot_type;
+			void *xq = malloc(llmos_row_size(vt, n));
 			float *x = malloc(n * sizeof(float)), *ref = malloc(n * sizeof(float));
 			float *got = malloc(n * sizeof(float)), dref, dgot;
 
@@ -162,7 +187,7 @@ static void simd_matches_scalar(void **state)
 				x[i] = (float)((int)(next32() % 20001) - 10000) * 1e-3f;
 			assert_int_equal(llmos_simd_select(LLMOS_SIMD_SCALAR), 0);
 			llmos_type_traits(types[ti])->to_float(w, ref, n);
-			llmos_type_traits(LLMOS_TYPE_Q8_K)->from_float(x, xq, n);
+			llmos_type_traits(vt)->from_float(x, xq, n);
 			llmos_type_traits(types[ti])->vec_dot(n, &dref, w, xq);
 			double mag = 0; /* the scale of the sum's rounding */
 			for (int i = 0; i < n; i++)
