@@ -24,6 +24,8 @@ enum llmos_type {
 	LLMOS_TYPE_Q5_1 = 7,
 	LLMOS_TYPE_Q8_0 = 8,
 	LLMOS_TYPE_Q8_1 = 9,
+	LLMOS_TYPE_Q2_K = 10,
+	LLMOS_TYPE_Q3_K = 11,
 	LLMOS_TYPE_Q4_K = 12,
 	LLMOS_TYPE_Q5_K = 13,
 	LLMOS_TYPE_Q6_K = 14,
@@ -93,6 +95,21 @@ static_assert(sizeof(struct block_q8_1) == 36, "block_q8_1 is 36 bytes");
  */
 #define QK_K 256
 #define K_SCALE_SIZE 12
+
+struct block_q2_K {
+	uint8_t scales[QK_K / 16];     /* 16 scales (low nibble) and mins (high) */
+	uint8_t qs[QK_K / 4];          /* 2-bit quants */
+	llmos_fp16 d, dmin;            /* x = d * sc * q - dmin * m */
+};
+static_assert(sizeof(struct block_q2_K) == 84, "block_q2_K is 84 bytes");
+
+struct block_q3_K {
+	uint8_t hmask[QK_K / 8];       /* third bits (set: no offset of -4) */
+	uint8_t qs[QK_K / 4];          /* low 2 bits */
+	uint8_t scales[12];            /* 16 scales of 6 bits, offset by 32 */
+	llmos_fp16 d;                  /* x = d * (sc - 32) * q */
+};
+static_assert(sizeof(struct block_q3_K) == 110, "block_q3_K is 110 bytes");
 
 struct block_q4_K {
 	llmos_fp16 d;                  /* scale of the sub-block scales */

@@ -62,11 +62,15 @@ struct llmos_kernel_ops {
 void llmos_kernels_fill_scalar(struct llmos_kernel_ops *ops);
 
 /* kquants_scalar.c: the K-quant rows and dots every level starts from. */
+void llmos_q2_K_to_float(const void *src, float *y, int64_t n);
+void llmos_q3_K_to_float(const void *src, float *y, int64_t n);
 void llmos_q4_K_to_float(const void *src, float *y, int64_t n);
 void llmos_q5_K_to_float(const void *src, float *y, int64_t n);
 void llmos_q6_K_to_float(const void *src, float *y, int64_t n);
 void llmos_q8_K_to_float(const void *src, float *y, int64_t n);
 void llmos_q8_K_from_float(const float *x, void *dst, int64_t n);
+void llmos_vec_dot_q2_K_q8_K(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_q3_K_q8_K(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q4_K_q8_K(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q5_K_q8_K(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q6_K_q8_K(int n, float *s, const void *vx, const void *vy);

@@ -24,6 +24,116 @@ static void scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
 	}
 }
 
+/*
+ * Q2_K and Q3_K: 16 sub-blocks of 16.  Value e of a block lies in half
+ * e / 128, bit pair j = e % 128 / 32 of byte 32 * half + e % 32; its
+ * sub-block is 8 * half + 2 * j + (e % 32) / 16.
+ */
+static int q2_bits(const uint8_t *qs, int e)
+{
+	return (qs[32 * (e / 128) + e % 32] >> (2 * (e % 128 / 32))) & 3;
+}
+
+static int sub16(int e)
+{
+	return 8 * (e / 128) + 2 * (e % 128 / 32) + e % 32 / 16;
+}
+
+void llmos_q2_K_to_float(const void *src, float *y, int64_t n)
+{
+	const struct block_q2_K *x = src;
+
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		float d = llmos_fp16_to_fp32_inline(x[i].d);
+		float min = llmos_fp16_to_fp32_inline(x[i].dmin);
+
+		for (int e = 0; e < QK_K; e++) {
+			uint8_t sc = x[i].scales[sub16(e)];
+
+			*y++ = d * (sc & 0xf) * (float)q2_bits(x[i].qs, e) - min * (sc >> 4);
+		}
+	}
+}
+
+/* The 16 signed scales of a Q3_K block (6 bits each, offset 32), as ggml unpacks them. */
+static void q3_scales(const uint8_t *packed, int8_t *out)
+{
+	uint32_t aux[4], tmp;
+
+	memcpy(aux, packed, 12);
+	tmp = aux[2];
+	aux[2] = ((aux[0] >> 4) & 0x0f0f0f0f) | (((tmp >> 4) & 0x03030303) << 4);
+	aux[3] = ((aux[1] >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4);
+	aux[0] = (aux[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
+	aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
+	memcpy(out, aux, 16);
+	for (int k = 0; k < 16; k++)
+		out[k] = (int8_t)(out[k] - 32);
+}
+
+/* The 3-bit value (-4..3) of element e of a Q3_K block. */
+static int q3_value(const struct block_q3_K *b, int e)
+{
+	int bit = 4 * (e / 128) + e % 128 / 32;
+
+	return q2_bits(b->qs, e) - ((b->hmask[e % 32] >> bit) & 1 ? 0 : 4);
+}
+
+void llmos_q3_K_to_float(const void *src, float *y, int64_t n)
+{
+	const struct block_q3_K *x = src;
+
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		float d = llmos_fp16_to_fp32_inline(x[i].d);
+		int8_t sc[16];
+
+		q3_scales(x[i].scales, sc);
+		for (int e = 0; e < QK_K; e++)
+			*y++ = d * sc[sub16(e)] * (float)q3_value(&x[i], e);
+	}
+}
+
+void llmos_vec_dot_q2_K_q8_K(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q2_K *x = vx;
+	const struct block_q8_K *y = vy;
+	float sum = 0;
+
+	for (int i = 0; i < n / QK_K; i++) {
+		int32_t dots[16] = { 0 }, sumi = 0, summ = 0;
+
+		for (int e = 0; e < QK_K; e++)
+			dots[sub16(e)] += q2_bits(x[i].qs, e) * y[i].qs[e];
+		for (int j = 0; j < 16; j++) {
+			sumi += (x[i].scales[j] & 0xf) * dots[j];
+			summ += (x[i].scales[j] >> 4) * y[i].bsums[j];
+		}
+		sum += y[i].d * llmos_fp16_to_fp32_inline(x[i].d) * (float)sumi -
+		       y[i].d * llmos_fp16_to_fp32_inline(x[i].dmin) * (float)summ;
+	}
+	*s = sum;
+}
+
+void llmos_vec_dot_q3_K_q8_K(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q3_K *x = vx;
+	const struct block_q8_K *y = vy;
+	float sum = 0;
+
+	for (int i = 0; i < n / QK_K; i++) {
+		int32_t dots[16] = { 0 }, sumi = 0;
+		int8_t sc[16];
+
+		q3_scales(x[i].scales, sc);
+		for (int e = 0; e < QK_K; e++)
+			dots[sub16(e)] += q3_value(&x[i], e) * y[i].qs[e];
+		for (int j = 0; j < 16; j++)
+			sumi += sc[j] * dots[j];
+		sum += llmos_fp16_to_fp32_inline(x[i].d) * y[i].d * (float)sumi;
+	}
+	*s = sum;
+}
+
 void llmos_q4_K_to_float(const void *src, float *y, int64_t n)
 {
 	const struct block_q4_K *x = src;
