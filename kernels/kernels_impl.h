@@ -84,6 +84,10 @@ void llmos_vec_dot_iq4_nl_q8_0(int n, float *s, const void *vx, const void *vy);
 /* kquants_avx2.c */
 void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy);
 /* The portable tile dot for weight type t (tests), or NULL. */
 llmos_tile_dot_fn llmos_tile_dot_scalar(enum llmos_type t);
 void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops);

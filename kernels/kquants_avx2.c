@@ -7,6 +7,7 @@
  * sums scaled once per super-block, as kquants_scalar.c does in C.
  */
 #include <immintrin.h>
+#include <string.h>
 
 #include "kernels_impl.h"
 
@@ -114,6 +115,141 @@ void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) * y[i].d),
 				      _mm256_cvtepi32_ps(sumi), acc);
+	}
+	*s = hsum8(acc);
+}
+
+/* Q5_K: Q4_K's nibbles with a fifth bit from qh (bit 2j, 2j+1 for chunk j). */
+void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_K *x = vx;
+	const struct block_q8_K *y = vy;
+	const __m256i low4 = _mm256_set1_epi8(0xf), sixteen = _mm256_set1_epi8(16);
+	__m256 acc = _mm256_setzero_ps();
+	float mins = 0;
+
+	for (int i = 0; i < n / QK_K; i++) {
+		const uint8_t *q5 = x[i].qs;
+		const int8_t *q8 = y[i].qs;
+		__m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
+		__m256i sumi = _mm256_setzero_si256();
+		int32_t summ = 0;
+
+		for (int j = 0; j < QK_K / 64; j++, q5 += 32, q8 += 64) {
+			__m256i q = _mm256_loadu_si256((const __m256i *)q5);
+			__m256i bl = _mm256_set1_epi8((char)(1 << (2 * j)));
+			__m256i bh = _mm256_set1_epi8((char)(2 << (2 * j)));
+			__m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4),
+						     _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bl), bl),
+								      sixteen));
+			__m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
+						     _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bh), bh),
+								      sixteen));
+			__m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
+			__m256i p_hi = _mm256_maddubs_epi16(hi,
+							    _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+			int sc_lo, sc_hi, m_lo, m_hi;
+
+			scale_min(2 * j, x[i].scales, &sc_lo, &m_lo);
+			scale_min(2 * j + 1, x[i].scales, &sc_hi, &m_hi);
+			sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16((short)sc_lo)));
+			sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16((short)sc_hi)));
+			summ += m_lo * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) +
+				m_hi * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) * y[i].d),
+				      _mm256_cvtepi32_ps(sumi), acc);
+		mins += llmos_fp16_to_fp32_inline(x[i].dmin) * y[i].d * (float)summ;
+	}
+	*s = hsum8(acc) - mins;
+}
+
+/* The 32 nibbles of a 16-byte block: elements 0..15 low, 16..31 high. */
+static inline __m256i nibbles32(const uint8_t *qs)
+{
+	__m128i q = _mm_loadu_si128((const __m128i *)qs);
+	__m128i m = _mm_set1_epi8(0xf);
+
+	return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+}
+
+/* 0x10 in byte j where bit j of the 32-bit qh is set. */
+static inline __m256i fifth_bits(const uint8_t *qhb)
+{
+	uint32_t qh;
+	const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2,
+					      2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+	const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+	__m256i b;
+
+	memcpy(&qh, qhb, sizeof(qh));
+	b = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), pick), bit);
+	return _mm256_and_si256(_mm256_cmpeq_epi8(b, bit), _mm256_set1_epi8(16));
+}
+
+/* Signed bytes x times signed bytes y, summed in pairs then fours: 8 int32. */
+static inline __m256i dot_i8(__m256i x, __m256i y)
+{
+	__m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+
+	return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+void llmos_vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_0 *x = vx;
+	const struct block_q8_0 *y = vy;
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int i = 0; i < n / 32; i++) {
+		__m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(x[i].qs), fifth_bits(x[i].qh)),
+					    _mm256_set1_epi8(16));
+		__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) *
+						     llmos_fp16_to_fp32_inline(y[i].d)),
+				      _mm256_cvtepi32_ps(p), acc);
+	}
+	*s = hsum8(acc);
+}
+
+void llmos_vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_1 *x = vx;
+	const struct block_q8_1 *y = vy;
+	__m256 acc = _mm256_setzero_ps();
+	float mins = 0;
+
+	for (int i = 0; i < n / 32; i++) {
+		__m256i q = _mm256_or_si256(nibbles32(x[i].qs), fifth_bits(x[i].qh));
+		__m256i p = _mm256_madd_epi16(
+			_mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)y[i].qs)),
+			_mm256_set1_epi16(1));
+
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) *
+						     llmos_fp16_to_fp32_inline(y[i].d)),
+				      _mm256_cvtepi32_ps(p), acc);
+		mins += llmos_fp16_to_fp32_inline(x[i].m) * llmos_fp16_to_fp32_inline(y[i].s);
+	}
+	*s = hsum8(acc) + mins;
+}
+
+void llmos_vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_iq4_nl *x = vx;
+	const struct block_q8_0 *y = vy;
+	const __m256i values = _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25,
+						38, 53, 69, 89, 113, -127, -104, -83, -65, -49,
+						-35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int i = 0; i < n / 32; i++) {
+		__m256i q = _mm256_shuffle_epi8(values, nibbles32(x[i].qs));
+		__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) *
+						     llmos_fp16_to_fp32_inline(y[i].d)),
+				      _mm256_cvtepi32_ps(p), acc);
 	}
 	*s = hsum8(acc);
 }
