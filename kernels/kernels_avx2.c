@@ -545,6 +545,8 @@ void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops)
 	t[LLMOS_TYPE_Q4_K].vec_dot = llmos_vec_dot_q4_K_q8_K_avx2;
 	t[LLMOS_TYPE_Q6_K].vec_dot = llmos_vec_dot_q6_K_q8_K_avx2;
 	t[LLMOS_TYPE_Q5_K].vec_dot = llmos_vec_dot_q5_K_q8_K_avx2;
+	t[LLMOS_TYPE_Q2_K].vec_dot = llmos_vec_dot_q2_K_q8_K_avx2;
+	t[LLMOS_TYPE_Q3_K].vec_dot = llmos_vec_dot_q3_K_q8_K_avx2;
 	t[LLMOS_TYPE_Q5_0].vec_dot = llmos_vec_dot_q5_0_q8_0_avx2;
 	t[LLMOS_TYPE_Q5_1].vec_dot = llmos_vec_dot_q5_1_q8_1_avx2;
 	t[LLMOS_TYPE_IQ4_NL].vec_dot = llmos_vec_dot_iq4_nl_q8_0_avx2;

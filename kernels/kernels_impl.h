@@ -85,6 +85,8 @@ void llmos_vec_dot_iq4_nl_q8_0(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
+void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy);

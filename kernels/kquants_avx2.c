@@ -253,3 +253,102 @@ void llmos_vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void 
 	}
 	*s = hsum8(acc);
 }
+
+/* Q2_K and Q3_K: the 2-bit fields of bit pair j of a 32-byte group, 0..3. */
+static inline __m256i pair_bits(__m256i q, int j)
+{
+	return _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), _mm256_set1_epi8(3));
+}
+
+/* Scales of the two 16-value halves of a 32-value run, for VPMADDWD. */
+static inline __m256i two_scales(int lo, int hi)
+{
+	return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
+}
+
+void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q2_K *x = vx;
+	const struct block_q8_K *y = vy;
+	__m256 acc = _mm256_setzero_ps();
+	float mins = 0;
+
+	for (int i = 0; i < n / QK_K; i++) {
+		const uint8_t *sc = x[i].scales;
+		__m256i sumi = _mm256_setzero_si256();
+		int32_t summ = 0;
+
+		for (int h = 0; h < 2; h++) {
+			__m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+
+			for (int j = 0; j < 4; j++) {
+				const int8_t *q8 = y[i].qs + 128 * h + 32 * j;
+				int k = 8 * h + 2 * j;
+				__m256i p = _mm256_maddubs_epi16(pair_bits(q, j),
+								 _mm256_loadu_si256((const __m256i *)q8));
+
+				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, two_scales(sc[k] & 0xf,
+											   sc[k + 1] & 0xf)));
+			}
+		}
+		for (int j = 0; j < 16; j++)
+			summ += (sc[j] >> 4) * y[i].bsums[j];
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * llmos_fp16_to_fp32_inline(x[i].d)),
+				      _mm256_cvtepi32_ps(sumi), acc);
+		mins += y[i].d * llmos_fp16_to_fp32_inline(x[i].dmin) * (float)summ;
+	}
+	*s = hsum8(acc) - mins;
+}
+
+/* The 16 signed Q3_K scales (6 bits, offset 32), as ggml unpacks them. */
+static inline void q3_scales(const uint8_t *packed, int8_t *out)
+{
+	uint32_t aux[4], tmp;
+
+	memcpy(aux, packed, 12);
+	tmp = aux[2];
+	aux[2] = ((aux[0] >> 4) & 0x0f0f0f0f) | (((tmp >> 4) & 0x03030303) << 4);
+	aux[3] = ((aux[1] >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4);
+	aux[0] = (aux[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
+	aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
+	memcpy(out, aux, 16);
+	for (int k = 0; k < 16; k++)
+		out[k] = (int8_t)(out[k] - 32);
+}
+
+/* Q3_K: the 2-bit field minus 4 where the hmask bit is clear. */
+void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q3_K *x = vx;
+	const struct block_q8_K *y = vy;
+	const __m256i four = _mm256_set1_epi8(4);
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int i = 0; i < n / QK_K; i++) {
+		__m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+		__m256i sumi = _mm256_setzero_si256();
+		int8_t sc[16];
+
+		q3_scales(x[i].scales, sc);
+		for (int h = 0; h < 2; h++) {
+			__m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+
+			for (int j = 0; j < 4; j++) {
+				__m256i a = _mm256_loadu_si256(
+					(const __m256i *)(y[i].qs + 128 * h + 32 * j));
+				__m256i bit = _mm256_set1_epi8((char)(1 << (4 * h + j)));
+				__m256i off = _mm256_and_si256(
+					_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), _mm256_setzero_si256()),
+					four);
+				__m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(pair_bits(q, j), a),
+							     _mm256_maddubs_epi16(off, a));
+				int k = 8 * h + 2 * j;
+
+				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, two_scales(sc[k], sc[k + 1])));
+			}
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) * y[i].d),
+				      _mm256_cvtepi32_ps(sumi), acc);
+	}
+	*s = hsum8(acc);
+}
