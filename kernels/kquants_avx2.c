@@ -11,6 +11,12 @@
 
 #include "kernels_impl.h"
 
+/* fp16 to fp32 in one F16C instruction. */
+static inline float h2f(llmos_fp16 h)
+{
+	return _cvtsh_ss(h);
+}
+
 static inline float hsum8(__m256 v)
 {
 	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -62,9 +68,9 @@ void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 			summ += m_lo * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) +
 				m_hi * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) * y[i].d),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 				      _mm256_cvtepi32_ps(sumi), acc);
-		mins += llmos_fp16_to_fp32_inline(x[i].dmin) * y[i].d * (float)summ;
+		mins += h2f(x[i].dmin) * y[i].d * (float)summ;
 	}
 	*s = hsum8(acc) - mins;
 }
@@ -113,7 +119,7 @@ void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scales));
 			}
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) * y[i].d),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 				      _mm256_cvtepi32_ps(sumi), acc);
 	}
 	*s = hsum8(acc);
@@ -157,9 +163,9 @@ void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 			summ += m_lo * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) +
 				m_hi * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) * y[i].d),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 				      _mm256_cvtepi32_ps(sumi), acc);
-		mins += llmos_fp16_to_fp32_inline(x[i].dmin) * y[i].d * (float)summ;
+		mins += h2f(x[i].dmin) * y[i].d * (float)summ;
 	}
 	*s = hsum8(acc) - mins;
 }
@@ -206,8 +212,8 @@ void llmos_vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *v
 					    _mm256_set1_epi8(16));
 		__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) *
-						     llmos_fp16_to_fp32_inline(y[i].d)),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
+						     h2f(y[i].d)),
 				      _mm256_cvtepi32_ps(p), acc);
 	}
 	*s = hsum8(acc);
@@ -226,10 +232,10 @@ void llmos_vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *v
 			_mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)y[i].qs)),
 			_mm256_set1_epi16(1));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) *
-						     llmos_fp16_to_fp32_inline(y[i].d)),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
+						     h2f(y[i].d)),
 				      _mm256_cvtepi32_ps(p), acc);
-		mins += llmos_fp16_to_fp32_inline(x[i].m) * llmos_fp16_to_fp32_inline(y[i].s);
+		mins += h2f(x[i].m) * h2f(y[i].s);
 	}
 	*s = hsum8(acc) + mins;
 }
@@ -247,8 +253,8 @@ void llmos_vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void 
 		__m256i q = _mm256_shuffle_epi8(values, nibbles32(x[i].qs));
 		__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) *
-						     llmos_fp16_to_fp32_inline(y[i].d)),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
+						     h2f(y[i].d)),
 				      _mm256_cvtepi32_ps(p), acc);
 	}
 	*s = hsum8(acc);
@@ -293,9 +299,9 @@ void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 		}
 		for (int j = 0; j < 16; j++)
 			summ += (sc[j] >> 4) * y[i].bsums[j];
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * llmos_fp16_to_fp32_inline(x[i].d)),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)),
 				      _mm256_cvtepi32_ps(sumi), acc);
-		mins += y[i].d * llmos_fp16_to_fp32_inline(x[i].dmin) * (float)summ;
+		mins += y[i].d * h2f(x[i].dmin) * (float)summ;
 	}
 	*s = hsum8(acc) - mins;
 }
@@ -347,7 +353,7 @@ void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, two_scales(sc[k], sc[k + 1])));
 			}
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(llmos_fp16_to_fp32_inline(x[i].d) * y[i].d),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 				      _mm256_cvtepi32_ps(sumi), acc);
 	}
 	*s = hsum8(acc);
