@@ -38,41 +38,72 @@ static inline void scale_min(int j, const uint8_t *q, int *sc, int *m)
 	}
 }
 
+/*
+ * A Q4_K/Q5_K block's 8 scales (int16 lanes 0..7) and 8 mins (8..15), as
+ * ggml unpacks them: the 12 packed bytes rearranged in four words.
+ */
+static inline __m256i scales_and_mins(const uint8_t *packed)
+{
+	uint32_t u[4], aux;
+
+	memcpy(u, packed, 12);
+	u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+	aux = u[1] & 0x3f3f3f3f;
+	u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+	u[2] = aux;
+	u[0] &= 0x3f3f3f3f;
+	return _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+}
+
+/* int16 lane k of v (lanes 0..7 of a 128-bit half, copied to both) in every lane. */
+static inline __m256i lane16(__m256i both, int k)
+{
+	return _mm256_shuffle_epi8(both, _mm256_set1_epi16((short)(0x0100 * (2 * k + 1) + 2 * k)));
+}
+
+/* The mins times the Q8_K group sums: 4 int32 lanes to sum. */
+static inline __m128i mins_times_bsums(__m256i sm, const int16_t *bsums)
+{
+	__m256i b = _mm256_loadu_si256((const __m256i *)bsums);
+	__m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+
+	return _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), pairs);
+}
+
 void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_K *x = vx;
 	const struct block_q8_K *y = vy;
 	const __m256i low4 = _mm256_set1_epi8(0xf);
 	__m256 acc = _mm256_setzero_ps();
-	float mins = 0;
+	__m128 acc_m = _mm_setzero_ps();
 
 	for (int i = 0; i < n / QK_K; i++) {
 		const uint8_t *q4 = x[i].qs;
 		const int8_t *q8 = y[i].qs;
-		__m256i sumi = _mm256_setzero_si256();
-		int32_t summ = 0;
+		__m256i sm = scales_and_mins(x[i].scales);
+		__m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
+		__m256i s1 = _mm256_setzero_si256(), s2 = _mm256_setzero_si256();
 
+		acc_m = _mm_fmadd_ps(_mm_set1_ps(h2f(x[i].dmin) * y[i].d),
+				     _mm_cvtepi32_ps(mins_times_bsums(sm, y[i].bsums)), acc_m);
 		for (int j = 0; j < QK_K / 64; j++, q4 += 32, q8 += 64) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)q4);
-			__m256i lo = _mm256_and_si256(q, low4);
-			__m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-			__m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
-			__m256i p_hi = _mm256_maddubs_epi16(hi,
-							    _mm256_loadu_si256((const __m256i *)(q8 + 32)));
-			int sc_lo, sc_hi, m_lo, m_hi;
+			__m256i p_lo = _mm256_maddubs_epi16(_mm256_and_si256(q, low4),
+							    _mm256_loadu_si256((const __m256i *)q8));
+			__m256i p_hi = _mm256_maddubs_epi16(
+				_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
+				_mm256_loadu_si256((const __m256i *)(q8 + 32)));
 
-			scale_min(2 * j, x[i].scales, &sc_lo, &m_lo);
-			scale_min(2 * j + 1, x[i].scales, &sc_hi, &m_hi);
-			sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16((short)sc_lo)));
-			sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16((short)sc_hi)));
-			summ += m_lo * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) +
-				m_hi * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
+			s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p_lo, lane16(sc, 2 * j)));
+			s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(p_hi, lane16(sc, 2 * j + 1)));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
-				      _mm256_cvtepi32_ps(sumi), acc);
-		mins += h2f(x[i].dmin) * y[i].d * (float)summ;
+				      _mm256_cvtepi32_ps(_mm256_add_epi32(s1, s2)), acc);
 	}
-	*s = hsum8(acc) - mins;
+	acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+	acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+	*s = hsum8(acc) - _mm_cvtss_f32(acc_m);
 }
 
 /* Quarter k (0..3) of a 128-value half: 32 six-bit quants 0..63. */
@@ -103,7 +134,11 @@ void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 		const int8_t *sc = x[i].scales, *q8 = y[i].qs;
 		__m256i sumi = _mm256_setzero_si256();
 
-		for (int h = 0; h < 2; h++, ql += 64, qh += 32, sc += 8, q8 += 128) {
+		__m256i all_sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+
+		for (int h = 0; h < 2; h++, ql += 64, qh += 32, q8 += 128) {
+			__m256i half_sc = h ? _mm256_permute2x128_si256(all_sc, all_sc, 0x11)
+					    : _mm256_permute2x128_si256(all_sc, all_sc, 0x00);
 			__m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
 			__m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
 			__m256i hb = _mm256_loadu_si256((const __m256i *)qh);
@@ -113,8 +148,10 @@ void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 				__m256i p = _mm256_sub_epi16(
 					_mm256_maddubs_epi16(q6_quarter(l0, l1, hb, k), a),
 					_mm256_maddubs_epi16(m32, a));
-				__m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]),
-								  _mm_set1_epi16(sc[2 * k]));
+				/* lane 2k of this half's scales below, lane 2k + 1 above */
+				__m256i scales = _mm256_shuffle_epi8(
+					half_sc, _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 * (4 * k + 3) + 4 * k + 2)),
+								  _mm_set1_epi16((short)(0x0100 * (4 * k + 1) + 4 * k))));
 
 				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scales));
 			}
@@ -132,15 +169,18 @@ void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 	const struct block_q8_K *y = vy;
 	const __m256i low4 = _mm256_set1_epi8(0xf), sixteen = _mm256_set1_epi8(16);
 	__m256 acc = _mm256_setzero_ps();
-	float mins = 0;
+	__m128 acc_m = _mm_setzero_ps();
 
 	for (int i = 0; i < n / QK_K; i++) {
 		const uint8_t *q5 = x[i].qs;
 		const int8_t *q8 = y[i].qs;
 		__m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
-		__m256i sumi = _mm256_setzero_si256();
-		int32_t summ = 0;
+		__m256i sm = scales_and_mins(x[i].scales);
+		__m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
+		__m256i s1 = _mm256_setzero_si256(), s2 = _mm256_setzero_si256();
 
+		acc_m = _mm_fmadd_ps(_mm_set1_ps(h2f(x[i].dmin) * y[i].d),
+				     _mm_cvtepi32_ps(mins_times_bsums(sm, y[i].bsums)), acc_m);
 		for (int j = 0; j < QK_K / 64; j++, q5 += 32, q8 += 64) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)q5);
 			__m256i bl = _mm256_set1_epi8((char)(1 << (2 * j)));
@@ -154,20 +194,16 @@ void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 			__m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
 			__m256i p_hi = _mm256_maddubs_epi16(hi,
 							    _mm256_loadu_si256((const __m256i *)(q8 + 32)));
-			int sc_lo, sc_hi, m_lo, m_hi;
 
-			scale_min(2 * j, x[i].scales, &sc_lo, &m_lo);
-			scale_min(2 * j + 1, x[i].scales, &sc_hi, &m_hi);
-			sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16((short)sc_lo)));
-			sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16((short)sc_hi)));
-			summ += m_lo * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) +
-				m_hi * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
+			s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p_lo, lane16(sc, 2 * j)));
+			s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(p_hi, lane16(sc, 2 * j + 1)));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
-				      _mm256_cvtepi32_ps(sumi), acc);
-		mins += h2f(x[i].dmin) * y[i].d * (float)summ;
+				      _mm256_cvtepi32_ps(_mm256_add_epi32(s1, s2)), acc);
 	}
-	*s = hsum8(acc) - mins;
+	acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+	acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+	*s = hsum8(acc) - _mm_cvtss_f32(acc_m);
 }
 
 /* The 32 nibbles of a 16-byte block: elements 0..15 low, 16..31 high. */
