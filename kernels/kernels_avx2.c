@@ -236,7 +236,34 @@ static inline float f32_id(float f)
 }
 
 FLOAT_DOT(vec_dot_f32, float, _mm256_loadu_ps, f32_id)
-FLOAT_DOT(vec_dot_f16, llmos_fp16, load_f16x8, llmos_fp16_to_fp32_inline)
+/*
+ * fp16 dot as ggml's AVX2 build sums it: four 8-lane accumulators over steps
+ * of 32, folded 0+2, 1+3, then 0+1, reduced by halves and two VHADDPS; the
+ * rest added one by one in double.
+ */
+static void vec_dot_f16(int n, float *s, const void *vx, const void *vy)
+{
+	const llmos_fp16 *x = vx, *y = vy;
+	__m256 a[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+			_mm256_setzero_ps() };
+	int np = n & ~31, i;
+	__m128 t;
+	double sum;
+
+	for (i = 0; i < np; i += 32)
+		for (int j = 0; j < 4; j++)
+			a[j] = _mm256_fmadd_ps(load_f16x8(x + i + 8 * j), load_f16x8(y + i + 8 * j),
+					       a[j]);
+	a[0] = _mm256_add_ps(a[0], a[2]);
+	a[1] = _mm256_add_ps(a[1], a[3]);
+	a[0] = _mm256_add_ps(a[0], a[1]);
+	t = _mm_add_ps(_mm256_castps256_ps128(a[0]), _mm256_extractf128_ps(a[0], 1));
+	t = _mm_hadd_ps(t, t);
+	sum = (double)_mm_cvtss_f32(_mm_hadd_ps(t, t));
+	for (i = np; i < n; i++)
+		sum += (double)(_cvtsh_ss(x[i]) * _cvtsh_ss(y[i]));
+	*s = (float)sum;
+}
 FLOAT_DOT(vec_dot_bf16, llmos_bf16, load_bf16x8, llmos_bf16_to_fp32_inline)
 
 /* ---- rows ---- */

@@ -178,6 +178,32 @@ static inline __m512 load_f32x16(const float *p, __mmask16 m)
 FLOAT_DOT(vec_dot_f32, float, load_f32x16)
 
 /* BF16 pairs multiplied and summed into fp32 by VDPBF16PS, 32 per step. */
+/*
+ * fp16 dot as ggml's AVX-512 build sums it: four 16-lane accumulators over
+ * steps of 64, folded 0+2, 1+3, then 0+1, reduced; the rest added one by one
+ * in double.  Attention's q.k and p.v run through it, so they round alike.
+ */
+static void vec_dot_f16(int n, float *s, const void *vx, const void *vy)
+{
+	const llmos_fp16 *x = vx, *y = vy;
+	__m512 a[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+			_mm512_setzero_ps() };
+	int np = n & ~63, i;
+	double sum;
+
+	for (i = 0; i < np; i += 64)
+		for (int j = 0; j < 4; j++)
+			a[j] = _mm512_fmadd_ps(load_f16x16(x + i + 16 * j, 0xffff),
+					       load_f16x16(y + i + 16 * j, 0xffff), a[j]);
+	a[0] = _mm512_add_ps(a[0], a[2]);
+	a[1] = _mm512_add_ps(a[1], a[3]);
+	a[0] = _mm512_add_ps(a[0], a[1]);
+	sum = (double)_mm512_reduce_add_ps(a[0]);
+	for (i = np; i < n; i++)
+		sum += (double)(_cvtsh_ss(x[i]) * _cvtsh_ss(y[i]));
+	*s = (float)sum;
+}
+
 static void vec_dot_bf16_dp(int n, float *s, const void *vx, const void *vy)
 {
 	const llmos_bf16 *x = vx, *y = vy;
@@ -451,6 +477,7 @@ void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16)
 	struct llmos_type_traits *t = ops->traits;
 
 	t[LLMOS_TYPE_F32].vec_dot = vec_dot_f32;
+	t[LLMOS_TYPE_F16].vec_dot = vec_dot_f16;
 	t[LLMOS_TYPE_F16].to_float = f16_to_float;
 	t[LLMOS_TYPE_F16].from_float = f16_from_float;
 	if (has_bf16)
