@@ -61,6 +61,22 @@ struct llmos_kernel_ops {
 
 void llmos_kernels_fill_scalar(struct llmos_kernel_ops *ops);
 
+/* The 16 signed scales of a Q3_K block (6 bits each, offset 32), as ggml unpacks them. */
+static inline void llmos_q3_K_scales(const uint8_t *packed, int8_t *out)
+{
+	uint32_t aux[4], tmp;
+
+	memcpy(aux, packed, 12);
+	tmp = aux[2];
+	aux[2] = ((aux[0] >> 4) & 0x0f0f0f0f) | (((tmp >> 4) & 0x03030303) << 4);
+	aux[3] = ((aux[1] >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4);
+	aux[0] = (aux[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
+	aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
+	memcpy(out, aux, 16);
+	for (int k = 0; k < 16; k++)
+		out[k] = (int8_t)(out[k] - 32);
+}
+
 /* kquants_scalar.c: the K-quant rows and dots every level starts from. */
 void llmos_q2_K_to_float(const void *src, float *y, int64_t n);
 void llmos_q3_K_to_float(const void *src, float *y, int64_t n);

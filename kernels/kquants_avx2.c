@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kquants_avx2.c - the K-quant dots against Q8_K with AVX2: each 32-byte
- * group of quants is multiplied with its activations by VPMADDUBSW (the
- * weight quants as unsigned bytes, Q6_K's offset of 32 taken off after),
- * the pairs widened with the sub-block scale by VPMADDWD, and the integer
- * sums scaled once per super-block, as kquants_scalar.c does in C.
+ * kquants_avx2.c - the K-quant dots against Q8_K (and Q5_0, Q5_1, IQ4_NL
+ * against Q8_0/Q8_1) with AVX2: each 32-byte group of quants is multiplied
+ * with its activations by VPMADDUBSW (the weight quants as unsigned bytes,
+ * offsets taken off after), the pairs widened with the sub-block scale by
+ * VPMADDWD, and the integer sums scaled once per (super-)block, in the
+ * order ggml's AVX2 dots use, as kquants_scalar.c and quants5_scalar.c do
+ * in C.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -24,18 +26,6 @@ static inline float hsum8(__m256 v)
 	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
 	s = _mm_add_ss(s, _mm_movehdup_ps(s));
 	return _mm_cvtss_f32(s);
-}
-
-/* The 6-bit scale and min of sub-block j (0..7) of a Q4_K block. */
-static inline void scale_min(int j, const uint8_t *q, int *sc, int *m)
-{
-	if (j < 4) {
-		*sc = q[j] & 63;
-		*m = q[j + 4] & 63;
-	} else {
-		*sc = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
-		*m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-	}
 }
 
 /*
@@ -342,22 +332,6 @@ void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 	*s = hsum8(acc) - mins;
 }
 
-/* The 16 signed Q3_K scales (6 bits, offset 32), as ggml unpacks them. */
-static inline void q3_scales(const uint8_t *packed, int8_t *out)
-{
-	uint32_t aux[4], tmp;
-
-	memcpy(aux, packed, 12);
-	tmp = aux[2];
-	aux[2] = ((aux[0] >> 4) & 0x0f0f0f0f) | (((tmp >> 4) & 0x03030303) << 4);
-	aux[3] = ((aux[1] >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4);
-	aux[0] = (aux[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
-	aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
-	memcpy(out, aux, 16);
-	for (int k = 0; k < 16; k++)
-		out[k] = (int8_t)(out[k] - 32);
-}
-
 /* Q3_K: the 2-bit field minus 4 where the hmask bit is clear. */
 void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
@@ -371,7 +345,7 @@ void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 		__m256i sumi = _mm256_setzero_si256();
 		int8_t sc[16];
 
-		q3_scales(x[i].scales, sc);
+		llmos_q3_K_scales(x[i].scales, sc);
 		for (int h = 0; h < 2; h++) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
 

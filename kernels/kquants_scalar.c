@@ -55,22 +55,6 @@ void llmos_q2_K_to_float(const void *src, float *y, int64_t n)
 	}
 }
 
-/* The 16 signed scales of a Q3_K block (6 bits each, offset 32), as ggml unpacks them. */
-static void q3_scales(const uint8_t *packed, int8_t *out)
-{
-	uint32_t aux[4], tmp;
-
-	memcpy(aux, packed, 12);
-	tmp = aux[2];
-	aux[2] = ((aux[0] >> 4) & 0x0f0f0f0f) | (((tmp >> 4) & 0x03030303) << 4);
-	aux[3] = ((aux[1] >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4);
-	aux[0] = (aux[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
-	aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
-	memcpy(out, aux, 16);
-	for (int k = 0; k < 16; k++)
-		out[k] = (int8_t)(out[k] - 32);
-}
-
 /* The 3-bit value (-4..3) of element e of a Q3_K block. */
 static int q3_value(const struct block_q3_K *b, int e)
 {
@@ -87,7 +71,7 @@ void llmos_q3_K_to_float(const void *src, float *y, int64_t n)
 		float d = llmos_fp16_to_fp32_inline(x[i].d);
 		int8_t sc[16];
 
-		q3_scales(x[i].scales, sc);
+		llmos_q3_K_scales(x[i].scales, sc);
 		for (int e = 0; e < QK_K; e++)
 			*y++ = d * sc[sub16(e)] * (float)q3_value(&x[i], e);
 	}
@@ -124,7 +108,7 @@ void llmos_vec_dot_q3_K_q8_K(int n, float *s, const void *vx, const void *vy)
 		int32_t dots[16] = { 0 }, sumi = 0;
 		int8_t sc[16];
 
-		q3_scales(x[i].scales, sc);
+		llmos_q3_K_scales(x[i].scales, sc);
 		for (int e = 0; e < QK_K; e++)
 			dots[sub16(e)] += q3_value(&x[i], e) * y[i].qs[e];
 		for (int j = 0; j < 16; j++)
