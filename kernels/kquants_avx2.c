@@ -77,6 +77,7 @@ void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 
 		acc_m = _mm_fmadd_ps(_mm_set1_ps(h2f(x[i].dmin) * y[i].d),
 				     _mm_cvtepi32_ps(mins_times_bsums(sm, y[i].bsums)), acc_m);
+#pragma GCC unroll 4
 		for (int j = 0; j < QK_K / 64; j++, q4 += 32, q8 += 64) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)q4);
 			__m256i p_lo = _mm256_maddubs_epi16(_mm256_and_si256(q, low4),
@@ -94,6 +95,14 @@ void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 	acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
 	acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
 	*s = hsum8(acc) - _mm_cvtss_f32(acc_m);
+}
+
+/* int16 lane 2k of a 128-bit half below, lane 2k + 1 above (both halves the same). */
+static inline __m256i pair_lanes(__m256i half, int k)
+{
+	return _mm256_shuffle_epi8(
+		half, _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 * (4 * k + 3) + 4 * k + 2)),
+				       _mm_set1_epi16((short)(0x0100 * (4 * k + 1) + 4 * k))));
 }
 
 /* Quarter k (0..3) of a 128-value half: 32 six-bit quants 0..63. */
@@ -126,6 +135,7 @@ void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 
 		__m256i all_sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
 
+#pragma GCC unroll 2
 		for (int h = 0; h < 2; h++, ql += 64, qh += 32, q8 += 128) {
 			__m256i half_sc = h ? _mm256_permute2x128_si256(all_sc, all_sc, 0x11)
 					    : _mm256_permute2x128_si256(all_sc, all_sc, 0x00);
@@ -133,17 +143,13 @@ void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 			__m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
 			__m256i hb = _mm256_loadu_si256((const __m256i *)qh);
 
+#pragma GCC unroll 4 /* k constant: the quarter's shifts and shuffles fold */
 			for (int k = 0; k < 4; k++) {
 				__m256i a = _mm256_loadu_si256((const __m256i *)(q8 + 32 * k));
 				__m256i p = _mm256_sub_epi16(
 					_mm256_maddubs_epi16(q6_quarter(l0, l1, hb, k), a),
 					_mm256_maddubs_epi16(m32, a));
-				/* lane 2k of this half's scales below, lane 2k + 1 above */
-				__m256i scales = _mm256_shuffle_epi8(
-					half_sc, _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 * (4 * k + 3) + 4 * k + 2)),
-								  _mm_set1_epi16((short)(0x0100 * (4 * k + 1) + 4 * k))));
-
-				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scales));
+				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_lanes(half_sc, k)));
 			}
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
@@ -171,6 +177,7 @@ void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 
 		acc_m = _mm_fmadd_ps(_mm_set1_ps(h2f(x[i].dmin) * y[i].d),
 				     _mm_cvtepi32_ps(mins_times_bsums(sm, y[i].bsums)), acc_m);
+#pragma GCC unroll 4
 		for (int j = 0; j < QK_K / 64; j++, q5 += 32, q8 += 64) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)q5);
 			__m256i bl = _mm256_set1_epi8((char)(1 << (2 * j)));
@@ -310,9 +317,11 @@ void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 		__m256i sumi = _mm256_setzero_si256();
 		int32_t summ = 0;
 
+#pragma GCC unroll 2
 		for (int h = 0; h < 2; h++) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
 
+#pragma GCC unroll 4
 			for (int j = 0; j < 4; j++) {
 				const int8_t *q8 = y[i].qs + 128 * h + 32 * j;
 				int k = 8 * h + 2 * j;
@@ -332,6 +341,22 @@ void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 	*s = hsum8(acc) - mins;
 }
 
+/* The 16 Q3_K scales (minus 32) as int16 lanes, unpacked in registers. */
+static inline __m256i q3_scales16(const uint8_t *packed)
+{
+	uint32_t a[4], tmp;
+
+	memcpy(a, packed, 12);
+	tmp = a[2];
+	a[2] = ((a[0] >> 4) & 0x0f0f0f0f) | (((tmp >> 4) & 0x03030303) << 4);
+	a[3] = ((a[1] >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4);
+	a[0] = (a[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
+	a[1] = (a[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
+	return _mm256_cvtepi8_epi16(_mm_sub_epi8(_mm_set_epi32((int)a[3], (int)a[2], (int)a[1],
+								 (int)a[0]),
+						 _mm_set1_epi8(32)));
+}
+
 /* Q3_K: the 2-bit field minus 4 where the hmask bit is clear. */
 void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
@@ -342,13 +367,15 @@ void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 
 	for (int i = 0; i < n / QK_K; i++) {
 		__m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+		__m256i all = q3_scales16(x[i].scales);
 		__m256i sumi = _mm256_setzero_si256();
-		int8_t sc[16];
 
-		llmos_q3_K_scales(x[i].scales, sc);
+#pragma GCC unroll 2
 		for (int h = 0; h < 2; h++) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+			__m256i half = _mm256_permute2x128_si256(all, all, h ? 0x11 : 0x00);
 
+#pragma GCC unroll 4
 			for (int j = 0; j < 4; j++) {
 				__m256i a = _mm256_loadu_si256(
 					(const __m256i *)(y[i].qs + 128 * h + 32 * j));
@@ -358,9 +385,8 @@ void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 					four);
 				__m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(pair_bits(q, j), a),
 							     _mm256_maddubs_epi16(off, a));
-				int k = 8 * h + 2 * j;
 
-				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, two_scales(sc[k], sc[k + 1])));
+				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_lanes(half, j)));
 			}
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
