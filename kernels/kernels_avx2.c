@@ -12,18 +12,10 @@
 #include <immintrin.h>
 
 #include "kernels_impl.h"
+#include "avx2_helpers.h"
 #include "simd_common.h"
 
 /* ---- helpers ---- */
-
-static inline float hsum_ps(__m256 v)
-{
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
 
 static inline float hmax_ps(__m256 v)
 {

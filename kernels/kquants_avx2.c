@@ -9,23 +9,16 @@
  * in C.
  */
 #include <immintrin.h>
+#include <stddef.h>
 #include <string.h>
 
+#include "avx2_helpers.h"
 #include "kernels_impl.h"
 
 /* fp16 to fp32 in one F16C instruction. */
 static inline float h2f(llmos_fp16 h)
 {
 	return _cvtsh_ss(h);
-}
-
-static inline float hsum8(__m256 v)
-{
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
 }
 
 /*
@@ -60,41 +53,74 @@ static inline __m128i mins_times_bsums(__m256i sm, const int16_t *bsums)
 	return _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), pairs);
 }
 
-void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+static_assert(offsetof(struct block_q5_K, scales) == offsetof(struct block_q4_K, scales) &&
+		      offsetof(struct block_q5_K, dmin) == offsetof(struct block_q4_K, dmin),
+	      "Q4_K and Q5_K share their header");
+
+/*
+ * Q4_K and Q5_K share their header (d, dmin, 12 bytes of scales and mins)
+ * and their arithmetic; Q5_K adds a fifth bit per value from qh (bits 2j
+ * and 2j + 1 for chunk j).  qh_off < 0: no fifth bits.  Always inlined, so
+ * each caller gets its own specialised loop.
+ */
+static inline __attribute__((always_inline)) float
+k45_dot(int n, const void *vx, size_t stride, int qs_off, int qh_off, const struct block_q8_K *y)
 {
-	const struct block_q4_K *x = vx;
-	const struct block_q8_K *y = vy;
-	const __m256i low4 = _mm256_set1_epi8(0xf);
+	const __m256i low4 = _mm256_set1_epi8(0xf), sixteen = _mm256_set1_epi8(16);
 	__m256 acc = _mm256_setzero_ps();
 	__m128 acc_m = _mm_setzero_ps();
 
 	for (int i = 0; i < n / QK_K; i++) {
-		const uint8_t *q4 = x[i].qs;
+		const struct block_q4_K *hd = (const void *)((const char *)vx + i * stride);
+		const uint8_t *q = (const uint8_t *)hd + qs_off;
 		const int8_t *q8 = y[i].qs;
-		__m256i sm = scales_and_mins(x[i].scales);
+		__m256i qh = qh_off < 0 ? _mm256_setzero_si256()
+					: _mm256_loadu_si256((const __m256i *)((const uint8_t *)hd + qh_off));
+		__m256i sm = scales_and_mins(hd->scales);
 		__m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
 		__m256i s1 = _mm256_setzero_si256(), s2 = _mm256_setzero_si256();
 
-		acc_m = _mm_fmadd_ps(_mm_set1_ps(h2f(x[i].dmin) * y[i].d),
+		acc_m = _mm_fmadd_ps(_mm_set1_ps(h2f(hd->dmin) * y[i].d),
 				     _mm_cvtepi32_ps(mins_times_bsums(sm, y[i].bsums)), acc_m);
 #pragma GCC unroll 4
-		for (int j = 0; j < QK_K / 64; j++, q4 += 32, q8 += 64) {
-			__m256i q = _mm256_loadu_si256((const __m256i *)q4);
-			__m256i p_lo = _mm256_maddubs_epi16(_mm256_and_si256(q, low4),
-							    _mm256_loadu_si256((const __m256i *)q8));
-			__m256i p_hi = _mm256_maddubs_epi16(
-				_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
-				_mm256_loadu_si256((const __m256i *)(q8 + 32)));
+		for (int j = 0; j < QK_K / 64; j++, q += 32, q8 += 64) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)q);
+			__m256i lo = _mm256_and_si256(v, low4);
+			__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
 
-			s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p_lo, lane16(sc, 2 * j)));
-			s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(p_hi, lane16(sc, 2 * j + 1)));
+			if (qh_off >= 0) {
+				__m256i bl = _mm256_set1_epi8((char)(1 << (2 * j)));
+				__m256i bh = _mm256_set1_epi8((char)(2 << (2 * j)));
+
+				lo = _mm256_or_si256(lo, _mm256_and_si256(
+					_mm256_cmpeq_epi8(_mm256_and_si256(qh, bl), bl), sixteen));
+				hi = _mm256_or_si256(hi, _mm256_and_si256(
+					_mm256_cmpeq_epi8(_mm256_and_si256(qh, bh), bh), sixteen));
+			}
+			s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(
+				_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8)),
+				lane16(sc, 2 * j)));
+			s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(
+				_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32))),
+				lane16(sc, 2 * j + 1)));
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(hd->d) * y[i].d),
 				      _mm256_cvtepi32_ps(_mm256_add_epi32(s1, s2)), acc);
 	}
 	acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
 	acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
-	*s = hsum8(acc) - _mm_cvtss_f32(acc_m);
+	return hsum_ps(acc) - _mm_cvtss_f32(acc_m);
+}
+
+void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	*s = k45_dot(n, vx, sizeof(struct block_q4_K), offsetof(struct block_q4_K, qs), -1, vy);
+}
+
+void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	*s = k45_dot(n, vx, sizeof(struct block_q5_K), offsetof(struct block_q5_K, qs),
+		     offsetof(struct block_q5_K, qh), vy);
 }
 
 /* int16 lane 2k of a 128-bit half below, lane 2k + 1 above (both halves the same). */
@@ -155,52 +181,7 @@ void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 				      _mm256_cvtepi32_ps(sumi), acc);
 	}
-	*s = hsum8(acc);
-}
-
-/* Q5_K: Q4_K's nibbles with a fifth bit from qh (bit 2j, 2j+1 for chunk j). */
-void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q5_K *x = vx;
-	const struct block_q8_K *y = vy;
-	const __m256i low4 = _mm256_set1_epi8(0xf), sixteen = _mm256_set1_epi8(16);
-	__m256 acc = _mm256_setzero_ps();
-	__m128 acc_m = _mm_setzero_ps();
-
-	for (int i = 0; i < n / QK_K; i++) {
-		const uint8_t *q5 = x[i].qs;
-		const int8_t *q8 = y[i].qs;
-		__m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
-		__m256i sm = scales_and_mins(x[i].scales);
-		__m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
-		__m256i s1 = _mm256_setzero_si256(), s2 = _mm256_setzero_si256();
-
-		acc_m = _mm_fmadd_ps(_mm_set1_ps(h2f(x[i].dmin) * y[i].d),
-				     _mm_cvtepi32_ps(mins_times_bsums(sm, y[i].bsums)), acc_m);
-#pragma GCC unroll 4
-		for (int j = 0; j < QK_K / 64; j++, q5 += 32, q8 += 64) {
-			__m256i q = _mm256_loadu_si256((const __m256i *)q5);
-			__m256i bl = _mm256_set1_epi8((char)(1 << (2 * j)));
-			__m256i bh = _mm256_set1_epi8((char)(2 << (2 * j)));
-			__m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4),
-						     _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bl), bl),
-								      sixteen));
-			__m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
-						     _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bh), bh),
-								      sixteen));
-			__m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
-			__m256i p_hi = _mm256_maddubs_epi16(hi,
-							    _mm256_loadu_si256((const __m256i *)(q8 + 32)));
-
-			s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p_lo, lane16(sc, 2 * j)));
-			s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(p_hi, lane16(sc, 2 * j + 1)));
-		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
-				      _mm256_cvtepi32_ps(_mm256_add_epi32(s1, s2)), acc);
-	}
-	acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
-	acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
-	*s = hsum8(acc) - _mm_cvtss_f32(acc_m);
+	*s = hsum_ps(acc);
 }
 
 /* The 32 nibbles of a 16-byte block: elements 0..15 low, 16..31 high. */
@@ -249,7 +230,7 @@ void llmos_vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *v
 						     h2f(y[i].d)),
 				      _mm256_cvtepi32_ps(p), acc);
 	}
-	*s = hsum8(acc);
+	*s = hsum_ps(acc);
 }
 
 void llmos_vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
@@ -270,7 +251,7 @@ void llmos_vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *v
 				      _mm256_cvtepi32_ps(p), acc);
 		mins += h2f(x[i].m) * h2f(y[i].s);
 	}
-	*s = hsum8(acc) + mins;
+	*s = hsum_ps(acc) + mins;
 }
 
 void llmos_vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
@@ -290,7 +271,7 @@ void llmos_vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void 
 						     h2f(y[i].d)),
 				      _mm256_cvtepi32_ps(p), acc);
 	}
-	*s = hsum8(acc);
+	*s = hsum_ps(acc);
 }
 
 /* Q2_K and Q3_K: the 2-bit fields of bit pair j of a 32-byte group, 0..3. */
@@ -338,7 +319,7 @@ void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 				      _mm256_cvtepi32_ps(sumi), acc);
 		mins += y[i].d * h2f(x[i].dmin) * (float)summ;
 	}
-	*s = hsum8(acc) - mins;
+	*s = hsum_ps(acc) - mins;
 }
 
 /* The 16 Q3_K scales (minus 32) as int16 lanes, unpacked in registers. */
@@ -392,5 +373,5 @@ void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 				      _mm256_cvtepi32_ps(sumi), acc);
 	}
-	*s = hsum8(acc);
+	*s = hsum_ps(acc);
 }

@@ -8,6 +8,7 @@
  * (kquants_avx2.c) must give the same sums; tests compare them.
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "kernels_impl.h"
@@ -145,13 +146,13 @@ void llmos_q4_K_to_float(const void *src, float *y, int64_t n)
 	}
 }
 
-/* The 5-bit value l (0..31) of sub-block j (0..7) of a Q5_K block. */
-static int q5k_value(const struct block_q5_K *b, int j, int l)
+/* The value l (0..31) of sub-block j of a Q4_K (qh NULL) or Q5_K block. */
+static int k45_value(const uint8_t *qs, const uint8_t *qh, int j, int l)
 {
-	const uint8_t *ql = b->qs + 32 * (j / 2);
-	int lo = j & 1 ? ql[l] >> 4 : ql[l] & 0xf;
+	const uint8_t *q = qs + 32 * (j / 2);
+	int v = j & 1 ? q[l] >> 4 : q[l] & 0xf;
 
-	return lo + ((b->qh[l] >> j) & 1) * 16;
+	return qh ? v + ((qh[l] >> j) & 1) * 16 : v;
 }
 
 void llmos_q5_K_to_float(const void *src, float *y, int64_t n)
@@ -170,7 +171,7 @@ void llmos_q5_K_to_float(const void *src, float *y, int64_t n)
 			dj = d * sc;
 			mj = min * m;
 			for (int l = 0; l < 32; l++)
-				*y++ = dj * q5k_value(&x[i], j, l) - mj;
+				*y++ = dj * k45_value(x[i].qs, x[i].qh, j, l) - mj;
 		}
 	}
 }
@@ -254,63 +255,47 @@ void llmos_q8_K_to_float(const void *src, float *y, int64_t n)
 }
 
 /*
- * dot(Q4_K row, Q8_K row): per super-block, the sub-block sums of q4 * q8
- * times their scales, and the mins times the Q8_K group sums, all in
+ * dot(Q4_K or Q5_K row, Q8_K row): the two share their header (d, dmin,
+ * the packed scales and mins).  Per super-block, the sub-block sums of
+ * q * q8 times their scales, and the mins times the Q8_K group sums, all in
  * integers; then d * y.d and dmin * y.d once.
  */
-void llmos_vec_dot_q4_K_q8_K(int n, float *s, const void *vx, const void *vy)
+static float k45_dot(int n, const void *vx, size_t stride, size_t qs_off, long qh_off,
+		     const struct block_q8_K *y)
 {
-	const struct block_q4_K *x = vx;
-	const struct block_q8_K *y = vy;
 	float sum = 0;
 
 	for (int i = 0; i < n / QK_K; i++) {
-		const uint8_t *q4 = x[i].qs;
-		const int8_t *q8 = y[i].qs;
+		const struct block_q4_K *hd = (const void *)((const char *)vx + i * stride);
+		const uint8_t *qs = (const uint8_t *)hd + qs_off;
+		const uint8_t *qh = qh_off < 0 ? NULL : (const uint8_t *)hd + qh_off;
 		int32_t sumi = 0, summ = 0;
 
 		for (int j = 0; j < QK_K / 32; j++) {
 			uint8_t sc, m;
 			int32_t dot = 0;
 
-			scale_min_k4(j, x[i].scales, &sc, &m);
+			scale_min_k4(j, hd->scales, &sc, &m);
 			for (int l = 0; l < 32; l++)
-				dot += (j & 1 ? q4[l] >> 4 : q4[l] & 0xf) * q8[j * 32 + l];
+				dot += k45_value(qs, qh, j, l) * y[i].qs[j * 32 + l];
 			sumi += sc * dot;
 			summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-			if (j & 1)
-				q4 += 32;
 		}
-		sum += llmos_fp16_to_fp32_inline(x[i].d) * y[i].d * (float)sumi -
-		       llmos_fp16_to_fp32_inline(x[i].dmin) * y[i].d * (float)summ;
+		sum += llmos_fp16_to_fp32_inline(hd->d) * y[i].d * (float)sumi -
+		       llmos_fp16_to_fp32_inline(hd->dmin) * y[i].d * (float)summ;
 	}
-	*s = sum;
+	return sum;
 }
 
-/* dot(Q5_K row, Q8_K row): as Q4_K with a fifth bit. */
+void llmos_vec_dot_q4_K_q8_K(int n, float *s, const void *vx, const void *vy)
+{
+	*s = k45_dot(n, vx, sizeof(struct block_q4_K), offsetof(struct block_q4_K, qs), -1, vy);
+}
+
 void llmos_vec_dot_q5_K_q8_K(int n, float *s, const void *vx, const void *vy)
 {
-	const struct block_q5_K *x = vx;
-	const struct block_q8_K *y = vy;
-	float sum = 0;
-
-	for (int i = 0; i < n / QK_K; i++) {
-		int32_t sumi = 0, summ = 0;
-
-		for (int j = 0; j < QK_K / 32; j++) {
-			uint8_t sc, m;
-			int32_t dot = 0;
-
-			scale_min_k4(j, x[i].scales, &sc, &m);
-			for (int l = 0; l < 32; l++)
-				dot += q5k_value(&x[i], j, l) * y[i].qs[j * 32 + l];
-			sumi += sc * dot;
-			summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-		}
-		sum += llmos_fp16_to_fp32_inline(x[i].d) * y[i].d * (float)sumi -
-		       llmos_fp16_to_fp32_inline(x[i].dmin) * y[i].d * (float)summ;
-	}
-	*s = sum;
+	*s = k45_dot(n, vx, sizeof(struct block_q5_K), offsetof(struct block_q5_K, qs),
+		     (long)offsetof(struct block_q5_K, qh), vy);
 }
 
 /* dot(Q6_K row, Q8_K row): sub-blocks of 16, scaled in integers, d * y.d once. */

@@ -31,9 +31,12 @@ static void embed(struct llmos_session *s, const int32_t *ids, uint32_t n)
 	for (t = 0; t < n; t++)
 		tr->to_float((const char *)e->data + (size_t)ids[t] * row_size,
 			     s->x + (size_t)t * e->cols, e->cols);
-	if (s->m->arch->embd_scale) /* gemma: times sqrt(dim), as ggml_scale does */
+	if (s->m->arch->embd_scale) { /* gemma: times sqrt(dim), as ggml_scale does */
+		float scale = sqrtf((float)e->cols);
+
 		for (size_t i = 0; i < (size_t)n * e->cols; i++)
-			s->x[i] *= sqrtf((float)e->cols);
+			s->x[i] *= scale;
+	}
 }
 
 /* Add a bias vector of width w to each of n rows (of stride w). */
