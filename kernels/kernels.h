@@ -193,5 +193,11 @@ void llmos_silu_mul(float *gate, const float *up, int n); /* gate = silu(gate) *
 void llmos_vec_add(float *y, const float *x, int n);       /* y += x */
 void llmos_vec_mad(float *y, const float *x, float a, int n); /* y += a * x */
 float llmos_vec_dot_f32(const float *x, const float *y, int n);
+/*
+ * fp16 dot of n values as llama.cpp sums it inside a batch of n_tokens:
+ * for two or more, as its prompt-time GEMM (llamafile's tinyBLAS) does
+ * where the level has one and n suits it; else as its vec_dot.
+ */
+float llmos_dot_f16_batch(int n, const llmos_fp16 *x, const llmos_fp16 *y, uint32_t n_tokens);
 
 #endif /* LLMOS_KERNELS_H */

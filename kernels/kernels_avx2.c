@@ -13,7 +13,6 @@
 
 #include "kernels_impl.h"
 #include "avx2_helpers.h"
-#include "simd_common.h"
 
 /* ---- helpers ---- */
 
@@ -65,31 +64,66 @@ static inline __m256i dot_u4_i8(__m256i u, __m256i y)
 
 /* ---- quantized dots: two blocks per iteration, two accumulators ---- */
 
+/*
+ * Q8_0 weights: one 8-lane accumulator, a block's integer dot scaled and
+ * added with one FMA, then halves, pairs, the last two.  That is ggml's
+ * vec_dot and llama.cpp's prompt-time GEMM (tinyBLAS) alike, so the tile
+ * below gives every token exactly this sum.
+ */
+static inline __attribute__((always_inline)) void
+q8_0_rows_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
+	       size_t y_stride)
+{
+	const struct block_q8_0 *x = vx;
+	__m256 acc[LLMOS_TILE_TOKENS];
+
+	#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		acc[t] = _mm256_setzero_ps();
+	for (int i = 0; i < n / QK8_0; i++) {
+		__m256i w = _mm256_loadu_si256((const __m256i *)x[i].qs);
+		__m256i aw = _mm256_sign_epi8(w, w);
+		float dw = fp16(x[i].d);
+
+		#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++) {
+			const struct block_q8_0 *y =
+				(const struct block_q8_0 *)((const char *)vy + t * y_stride) + i;
+			__m256i ys = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y->qs), w);
+			__m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, ys),
+						      _mm256_set1_epi16(1));
+
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * fp16(y->d)),
+						 _mm256_cvtepi32_ps(p), acc[t]);
+		}
+	}
+	#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		s[t * s_stride] = hsum_ps(acc[t]);
+}
+
 static void vec_dot_q8_0_q8_0(int n, float *s, const void *vx, const void *vy)
 {
-	const struct block_q8_0 *x = vx, *y = vy;
-	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-	int nb = n / QK8_0, i = 0;
+	q8_0_rows_tile(n, 1, s, 0, vx, vy, 0);
+}
 
-	for (; i + 1 < nb; i += 2) {
-		__m256i p0 = dot_i8_pairs(_mm256_loadu_si256((const __m256i *)x[i].qs),
-					  _mm256_loadu_si256((const __m256i *)y[i].qs));
-		__m256i p1 = dot_i8_pairs(_mm256_loadu_si256((const __m256i *)x[i + 1].qs),
-					  _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-
-		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)),
-				       _mm256_cvtepi32_ps(p0), acc0);
-		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i + 1].d) * fp16(y[i + 1].d)),
-				       _mm256_cvtepi32_ps(p1), acc1);
+static void tile_q8_0_rows(int n, int nt, float *s, size_t s_stride, const void *vx,
+			   const void *vy, size_t y_stride)
+{
+	switch (nt) { /* each count its own unrolled loop */
+	case 1:
+		q8_0_rows_tile(n, 1, s, s_stride, vx, vy, y_stride);
+		break;
+	case 2:
+		q8_0_rows_tile(n, 2, s, s_stride, vx, vy, y_stride);
+		break;
+	case 3:
+		q8_0_rows_tile(n, 3, s, s_stride, vx, vy, y_stride);
+		break;
+	default:
+		q8_0_rows_tile(n, 4, s, s_stride, vx, vy, y_stride);
+		break;
 	}
-	if (i < nb) {
-		__m256i p0 = dot_i8_pairs(_mm256_loadu_si256((const __m256i *)x[i].qs),
-					  _mm256_loadu_si256((const __m256i *)y[i].qs));
-
-		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)),
-				       _mm256_cvtepi32_ps(p0), acc0);
-	}
-	*s = hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
 static void vec_dot_q8_1_q8_0(int n, float *s, const void *vx, const void *vy)
@@ -228,6 +262,16 @@ static inline float f32_id(float f)
 }
 
 FLOAT_DOT(vec_dot_f32, float, _mm256_loadu_ps, f32_id)
+/* llama.cpp's prompt-time fp16 GEMM order (kernels_impl.h): one 8-lane chain. */
+static void dot_f16_gemm(int n, float *s, const llmos_fp16 *x, const llmos_fp16 *y)
+{
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int i = 0; i < n; i += 8)
+		acc = _mm256_fmadd_ps(load_f16x8(x + i), load_f16x8(y + i), acc);
+	*s = hsum_ps(acc);
+}
+
 /*
  * fp16 dot as ggml's AVX2 build sums it: four 8-lane accumulators over steps
  * of 32, folded 0+2, 1+3, then 0+1, reduced by halves and two VHADDPS; the
@@ -321,21 +365,9 @@ static void bf16_from_float(const float *src, void *dst, int64_t n)
 		h[i] = llmos_fp32_to_bf16_inline(src[i]);
 }
 
-/* roundf() on 8 lanes: truncate, then step away from zero if |frac| >= 0.5. */
-static inline __m256i roundf_epi32(__m256 v)
-{
-	__m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-	__m256 sign = _mm256_and_ps(v, _mm256_set1_ps(-0.0f));
-	__m256 frac = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(v, t));
-	__m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-	__m256 step = _mm256_and_ps(up, _mm256_or_ps(sign, _mm256_set1_ps(1.0f)));
-
-	return _mm256_cvttps_epi32(_mm256_add_ps(t, step));
-}
-
 /*
- * One block of 32 floats to int8 with ggml's d = amax / 127 and
- * q = roundf(x * (1 / d)); returns d and the sum of the qs.
+ * One block of 32 floats to int8 as ggml's x86 build does it: d = amax / 127,
+ * q = x * (127 / amax) rounded half to even; returns d and the sum of the qs.
  */
 static inline float quantize_block_q8(const float *x, int8_t *qs, int *sum)
 {
@@ -346,11 +378,12 @@ static inline float quantize_block_q8(const float *x, int8_t *qs, int *sum)
 		v[k] = _mm256_loadu_ps(x + 8 * k);
 		amax = _mm256_max_ps(amax, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v[k]));
 	}
-	float d = hmax_ps(amax) / 127.0f;
-	__m256 id = _mm256_set1_ps(d ? 1.0f / d : 0.0f);
+	float max = hmax_ps(amax);
+	__m256 id = _mm256_set1_ps(max != 0.0f ? 127.0f / max : 0.0f);
 
 	for (int k = 0; k < 4; k++)
-		q[k] = roundf_epi32(llmos_opaque_ps(_mm256_mul_ps(v[k], id)));
+		q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], id),
+							  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 	*sum = hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]),
 					   _mm256_add_epi32(q[2], q[3])));
 	__m256i p16 = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]),
@@ -359,7 +392,7 @@ static inline float quantize_block_q8(const float *x, int8_t *qs, int *sum)
 	_mm256_storeu_si256((__m256i *)qs,
 			    _mm256_permutevar8x32_epi32(p16, _mm256_setr_epi32(0, 4, 1, 5, 2, 6,
 										3, 7)));
-	return d;
+	return max / 127.0f;
 }
 
 static void q8_0_from_float(const float *src, void *dst, int64_t n)
@@ -555,20 +588,16 @@ void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops)
 
 	t[LLMOS_TYPE_F32].vec_dot = vec_dot_f32;
 	t[LLMOS_TYPE_F16].vec_dot = vec_dot_f16;
+	ops->dot_f16_gemm = dot_f16_gemm;
+	ops->gemm_lanes = 8;
 	t[LLMOS_TYPE_F16].to_float = f16_to_float;
 	t[LLMOS_TYPE_F16].from_float = f16_from_float;
 	t[LLMOS_TYPE_BF16].vec_dot = vec_dot_bf16;
 	t[LLMOS_TYPE_BF16].to_float = bf16_to_float;
 	t[LLMOS_TYPE_BF16].from_float = bf16_from_float;
 	t[LLMOS_TYPE_Q8_0].vec_dot = vec_dot_q8_0_q8_0;
-	t[LLMOS_TYPE_Q4_K].vec_dot = llmos_vec_dot_q4_K_q8_K_avx2;
-	t[LLMOS_TYPE_Q6_K].vec_dot = llmos_vec_dot_q6_K_q8_K_avx2;
-	t[LLMOS_TYPE_Q5_K].vec_dot = llmos_vec_dot_q5_K_q8_K_avx2;
-	t[LLMOS_TYPE_Q2_K].vec_dot = llmos_vec_dot_q2_K_q8_K_avx2;
-	t[LLMOS_TYPE_Q3_K].vec_dot = llmos_vec_dot_q3_K_q8_K_avx2;
-	t[LLMOS_TYPE_Q5_0].vec_dot = llmos_vec_dot_q5_0_q8_0_avx2;
-	t[LLMOS_TYPE_Q5_1].vec_dot = llmos_vec_dot_q5_1_q8_1_avx2;
-	t[LLMOS_TYPE_IQ4_NL].vec_dot = llmos_vec_dot_iq4_nl_q8_0_avx2;
+	ops->tile_dot_rows[LLMOS_TYPE_Q8_0] = tile_q8_0_rows;
+	LLMOS_KQUANT_FILL(ops, _avx2);
 	t[LLMOS_TYPE_Q8_0].from_float = q8_0_from_float;
 	t[LLMOS_TYPE_Q8_1].vec_dot = vec_dot_q8_1_q8_0;
 	t[LLMOS_TYPE_Q8_1].from_float = q8_1_from_float;

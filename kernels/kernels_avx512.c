@@ -11,7 +11,6 @@
 #include <immintrin.h>
 
 #include "kernels_impl.h"
-#include "simd_common.h"
 
 static inline float fp16(llmos_fp16 h)
 {
@@ -97,14 +96,6 @@ static inline __m256 scaled(__m256i p, float d, __m256 acc)
 #define DOT_Q4_1(i) dot_u4_block(x[i].qs, y[i].qs)
 #define SUM_MS(i) (summs += fp16(x[i].m) * fp16(y[i].s))
 
-static void vec_dot_q8_0_q8_0(int n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q8_0 *x = vx, *y = vy;
-
-	QDOT_LOOP(n / QK8_0, DOT_Q8, SCALE_XY, NO_EXTRA)
-	*s = hsum256_ps(_mm256_add_ps(acc0, acc1));
-}
-
 static void vec_dot_q8_1_q8_0(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q8_1 *x = vx;
@@ -178,6 +169,16 @@ static inline __m512 load_f32x16(const float *p, __mmask16 m)
 FLOAT_DOT(vec_dot_f32, float, load_f32x16)
 
 /* BF16 pairs multiplied and summed into fp32 by VDPBF16PS, 32 per step. */
+/* llama.cpp's prompt-time fp16 GEMM order (kernels_impl.h): one 16-lane chain. */
+static void dot_f16_gemm(int n, float *s, const llmos_fp16 *x, const llmos_fp16 *y)
+{
+	__m512 acc = _mm512_setzero_ps();
+
+	for (int i = 0; i < n; i += 16)
+		acc = _mm512_fmadd_ps(load_f16x16(x + i, 0xffff), load_f16x16(y + i, 0xffff), acc);
+	*s = _mm512_reduce_add_ps(acc);
+}
+
 /*
  * fp16 dot as ggml's AVX-512 build sums it: four 16-lane accumulators over
  * steps of 64, folded 0+2, 1+3, then 0+1, reduced; the rest added one by one
@@ -279,30 +280,22 @@ static void bf16_from_float(const float *src, void *dst, int64_t n)
 	}
 }
 
-/* ---- activation quantizers: bit-exact with the scalar ones ---- */
-
-static inline __m512i roundf_epi32(__m512 v)
-{
-	__m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-	__mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, t)), _mm512_set1_ps(0.5f),
-					  _CMP_GE_OQ);
-	__m512 step = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(1.0f));
-
-	return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, step));
-}
+/* ---- activation quantizers: ggml x86 rounding, bit-exact with the scalar ones ---- */
 
 static inline float quantize_block_q8(const float *x, int8_t *qs, int *sum)
 {
 	__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-	float d = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))) / 127.0f;
-	__m512 id = _mm512_set1_ps(d ? 1.0f / d : 0.0f);
-	__m512i q0 = roundf_epi32(llmos_opaque_ps(_mm512_mul_ps(v0, id)));
-	__m512i q1 = roundf_epi32(llmos_opaque_ps(_mm512_mul_ps(v1, id)));
+	float max = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+	__m512 id = _mm512_set1_ps(max != 0.0f ? 127.0f / max : 0.0f);
+	__m512i q0 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v0, id),
+					      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m512i q1 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v1, id),
+					      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 
 	*sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
 	_mm_storeu_si128((__m128i *)qs, _mm512_cvtsepi32_epi8(q0));
 	_mm_storeu_si128((__m128i *)(qs + 16), _mm512_cvtsepi32_epi8(q1));
-	return d;
+	return max / 127.0f;
 }
 
 static void q8_0_from_float(const float *src, void *dst, int64_t n)
@@ -478,13 +471,14 @@ void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16)
 
 	t[LLMOS_TYPE_F32].vec_dot = vec_dot_f32;
 	t[LLMOS_TYPE_F16].vec_dot = vec_dot_f16;
+	ops->dot_f16_gemm = dot_f16_gemm;
+	ops->gemm_lanes = 16;
 	t[LLMOS_TYPE_F16].to_float = f16_to_float;
 	t[LLMOS_TYPE_F16].from_float = f16_from_float;
 	if (has_bf16)
 		t[LLMOS_TYPE_BF16].vec_dot = vec_dot_bf16_dp;
 	t[LLMOS_TYPE_BF16].to_float = bf16_to_float;
 	t[LLMOS_TYPE_BF16].from_float = bf16_from_float;
-	t[LLMOS_TYPE_Q8_0].vec_dot = vec_dot_q8_0_q8_0;
 	t[LLMOS_TYPE_Q8_0].from_float = q8_0_from_float;
 	t[LLMOS_TYPE_Q8_1].vec_dot = vec_dot_q8_1_q8_0;
 	t[LLMOS_TYPE_Q8_1].from_float = q8_1_from_float;
@@ -496,5 +490,6 @@ void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16)
 	ops->vec_add = vec_add;
 	ops->vec_mad = vec_mad;
 	ops->vec_dot_f32 = vec_dot_f32_plain;
+	LLMOS_KQUANT_FILL(ops, _avx512);
 	llmos_tiles_fill_avx512(ops);
 }

@@ -55,11 +55,31 @@ struct llmos_kernel_ops {
 	void (*vec_add)(float *y, const float *x, int n);
 	void (*vec_mad)(float *y, const float *x, float a, int n);
 	float (*vec_dot_f32)(const float *x, const float *y, int n);
-	/* weight type -> tile dot; only levels where it beats vec_dot fill it */
+	/* weight type -> tile dot over packed activations (y: llmos_block_q8x8) */
 	llmos_tile_dot_fn tile_dot[LLMOS_TYPE_COUNT];
+	/*
+	 * weight type -> tile dot over the type's own vec_dot_type rows; each
+	 * token's sum equals the level's vec_dot bit for bit.  Preferred.
+	 */
+	llmos_tile_dot_fn tile_dot_rows[LLMOS_TYPE_COUNT];
+	/*
+	 * fp16 dot as llama.cpp sums it for a batch of two or more tokens (its
+	 * prompt-time GEMM, llamafile's tinyBLAS): one accumulator of
+	 * gemm_lanes lanes, fused multiply-adds along n (a multiple of
+	 * gemm_lanes), then a tree reduction.  NULL where ggml has no such GEMM.
+	 */
+	void (*dot_f16_gemm)(int n, float *s, const llmos_fp16 *x, const llmos_fp16 *y);
+	int gemm_lanes;
 };
 
+/* The portable dot_f16_gemm of a level with that many lanes (tests). */
+float llmos_dot_f16_gemm_ref(int n, int lanes, const llmos_fp16 *x, const llmos_fp16 *y);
+
 void llmos_kernels_fill_scalar(struct llmos_kernel_ops *ops);
+
+/* IQ4_NL's 16 non-linear levels, as ggml's kvalues_iq4nl. */
+static const int8_t llmos_iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
+					       1,    13,   25,  38,  53,  69,  89,  113 };
 
 /* The 16 signed scales of a Q3_K block (6 bits each, offset 32), as ggml unpacks them. */
 static inline void llmos_q3_K_scales(const uint8_t *packed, int8_t *out)
@@ -97,15 +117,62 @@ void llmos_iq4_nl_to_float(const void *src, float *y, int64_t n);
 void llmos_vec_dot_q5_0_q8_0(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_q5_1_q8_1(int n, float *s, const void *vx, const void *vy);
 void llmos_vec_dot_iq4_nl_q8_0(int n, float *s, const void *vx, const void *vy);
-/* kquants_avx2.c */
-void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
-void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
-void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
-void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
-void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy);
-void llmos_vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy);
-void llmos_vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy);
-void llmos_vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy);
+/*
+ * quantize.c: weight quantizers with searched scales; qw, if not NULL, is
+ * an importance weight per column (n of them) for the squared error.
+ */
+void llmos_quantize_q2_K(const float *x, void *dst, int64_t n, const float *qw);
+void llmos_quantize_q3_K(const float *x, void *dst, int64_t n, const float *qw);
+void llmos_quantize_q4_K(const float *x, void *dst, int64_t n, const float *qw);
+void llmos_quantize_q5_K(const float *x, void *dst, int64_t n, const float *qw);
+void llmos_quantize_q6_K(const float *x, void *dst, int64_t n, const float *qw);
+void llmos_quantize_q5_0(const float *x, void *dst, int64_t n, const float *qw);
+void llmos_quantize_q5_1(const float *x, void *dst, int64_t n, const float *qw);
+void llmos_quantize_iq4_nl(const float *x, void *dst, int64_t n, const float *qw);
+void llmos_q2_K_from_float(const float *x, void *dst, int64_t n);
+void llmos_q3_K_from_float(const float *x, void *dst, int64_t n);
+void llmos_q4_K_from_float(const float *x, void *dst, int64_t n);
+void llmos_q5_K_from_float(const float *x, void *dst, int64_t n);
+void llmos_q6_K_from_float(const float *x, void *dst, int64_t n);
+void llmos_q5_0_from_float(const float *x, void *dst, int64_t n);
+void llmos_q5_1_from_float(const float *x, void *dst, int64_t n);
+void llmos_iq4_nl_from_float(const float *x, void *dst, int64_t n);
+/* kquants_avx2.c, compiled as itself and as kquants_avx512.c (suffix _avx512) */
+#define LLMOS_KQUANT_DECLS(sfx)                                                                   \
+	void llmos_vec_dot_q2_K_q8_K##sfx(int n, float *s, const void *vx, const void *vy);       \
+	void llmos_vec_dot_q3_K_q8_K##sfx(int n, float *s, const void *vx, const void *vy);       \
+	void llmos_vec_dot_q4_K_q8_K##sfx(int n, float *s, const void *vx, const void *vy);       \
+	void llmos_vec_dot_q5_K_q8_K##sfx(int n, float *s, const void *vx, const void *vy);       \
+	void llmos_vec_dot_q6_K_q8_K##sfx(int n, float *s, const void *vx, const void *vy);       \
+	void llmos_vec_dot_q5_0_q8_0##sfx(int n, float *s, const void *vx, const void *vy);       \
+	void llmos_vec_dot_q5_1_q8_1##sfx(int n, float *s, const void *vx, const void *vy);       \
+	void llmos_vec_dot_iq4_nl_q8_0##sfx(int n, float *s, const void *vx, const void *vy);     \
+	void llmos_tile_q4_K##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,      \
+				  const void *vy, size_t y_stride);                              \
+	void llmos_tile_q5_K##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,      \
+				  const void *vy, size_t y_stride);                              \
+	void llmos_tile_q6_K##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,      \
+				  const void *vy, size_t y_stride);
+LLMOS_KQUANT_DECLS(_avx2)
+LLMOS_KQUANT_DECLS(_avx512)
+
+/* Put one build of those kernels into a level's table. */
+#define LLMOS_KQUANT_FILL(ops, sfx)                                                         \
+	do {                                                                                \
+		struct llmos_type_traits *kt_ = (ops)->traits;                              \
+                                                                                            \
+		kt_[LLMOS_TYPE_Q2_K].vec_dot = llmos_vec_dot_q2_K_q8_K##sfx;                 \
+		kt_[LLMOS_TYPE_Q3_K].vec_dot = llmos_vec_dot_q3_K_q8_K##sfx;                 \
+		kt_[LLMOS_TYPE_Q4_K].vec_dot = llmos_vec_dot_q4_K_q8_K##sfx;                 \
+		kt_[LLMOS_TYPE_Q5_K].vec_dot = llmos_vec_dot_q5_K_q8_K##sfx;                 \
+		kt_[LLMOS_TYPE_Q6_K].vec_dot = llmos_vec_dot_q6_K_q8_K##sfx;                 \
+		kt_[LLMOS_TYPE_Q5_0].vec_dot = llmos_vec_dot_q5_0_q8_0##sfx;                 \
+		kt_[LLMOS_TYPE_Q5_1].vec_dot = llmos_vec_dot_q5_1_q8_1##sfx;                 \
+		kt_[LLMOS_TYPE_IQ4_NL].vec_dot = llmos_vec_dot_iq4_nl_q8_0##sfx;             \
+		(ops)->tile_dot_rows[LLMOS_TYPE_Q4_K] = llmos_tile_q4_K##sfx;                \
+		(ops)->tile_dot_rows[LLMOS_TYPE_Q5_K] = llmos_tile_q5_K##sfx;                \
+		(ops)->tile_dot_rows[LLMOS_TYPE_Q6_K] = llmos_tile_q6_K##sfx;                \
+	} while (0)
 /* The portable tile dot for weight type t (tests), or NULL. */
 llmos_tile_dot_fn llmos_tile_dot_scalar(enum llmos_type t);
 void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops);

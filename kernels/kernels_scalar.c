@@ -66,18 +66,30 @@ static float abs_max(const float *x, int n)
 	return amax;
 }
 
+/*
+ * Activations to Q8_0/Q8_1 as ggml's x86 build quantizes them (its AVX2
+ * quantize_row_q8_0/q8_1, not the _ref versions): d = amax / 127 and
+ * q = x * (127 / amax) rounded half to even.
+ */
+static float quantize_block_q8(const float *x, int8_t *qs, int *sum)
+{
+	float max = abs_max(x, QK8_0), id = max != 0.0f ? 127.0f / max : 0.0f;
+
+	*sum = 0;
+	for (int j = 0; j < QK8_0; j++) {
+		qs[j] = (int8_t)rintf(x[j] * id);
+		*sum += qs[j];
+	}
+	return max / 127.0f;
+}
+
 static void q8_0_from_float(const float *src, void *dst, int64_t n)
 {
 	struct block_q8_0 *y = dst;
+	int sum;
 
-	for (int64_t i = 0; i < n / QK8_0; i++, src += QK8_0) {
-		float d = abs_max(src, QK8_0) / 127.0f;
-		float id = d ? 1.0f / d : 0.0f;
-
-		y[i].d = llmos_fp32_to_fp16_inline(d);
-		for (int j = 0; j < QK8_0; j++)
-			y[i].qs[j] = (int8_t)roundf(src[j] * id);
-	}
+	for (int64_t i = 0; i < n / QK8_0; i++, src += QK8_0)
+		y[i].d = llmos_fp32_to_fp16_inline(quantize_block_q8(src, y[i].qs, &sum));
 }
 
 static void q8_0_to_float(const void *src, float *dst, int64_t n)
@@ -97,15 +109,10 @@ static void q8_1_from_float(const float *src, void *dst, int64_t n)
 	struct block_q8_1 *y = dst;
 
 	for (int64_t i = 0; i < n / QK8_1; i++, src += QK8_1) {
-		float d = abs_max(src, QK8_1) / 127.0f;
-		float id = d ? 1.0f / d : 0.0f;
-		int sum = 0;
+		int sum;
+		float d = quantize_block_q8(src, y[i].qs, &sum);
 
 		y[i].d = llmos_fp32_to_fp16_inline(d);
-		for (int j = 0; j < QK8_1; j++) {
-			y[i].qs[j] = (int8_t)roundf(src[j] * id);
-			sum += y[i].qs[j];
-		}
 		y[i].s = llmos_fp32_to_fp16_inline((float)sum * d);
 	}
 }
@@ -226,6 +233,20 @@ static void vec_dot_f16(int n, float *s, const void *vx, const void *vy)
 	for (int i = 0; i < n; i++)
 		sum += (double)llmos_fp16_to_fp32_inline(x[i]) * llmos_fp16_to_fp32_inline(y[i]);
 	*s = (float)sum;
+}
+
+float llmos_dot_f16_gemm_ref(int n, int lanes, const llmos_fp16 *x, const llmos_fp16 *y)
+{
+	float acc[16] = { 0 };
+
+	for (int i = 0; i < n; i++)
+		acc[i % lanes] = fmaf(llmos_fp16_to_fp32_inline(x[i]), llmos_fp16_to_fp32_inline(y[i]),
+				      acc[i % lanes]);
+	/* halves added lane to lane until one is left, as the SIMD reductions do */
+	for (int w = lanes / 2; w >= 1; w /= 2)
+		for (int l = 0; l < w; l++)
+			acc[l] += acc[l + w];
+	return acc[0];
 }
 
 static void vec_dot_bf16(int n, float *s, const void *vx, const void *vy)
@@ -387,21 +408,20 @@ static const struct llmos_type_traits scalar_traits[] = {
 			      q8_0_from_float, vec_dot_q8_0_q8_0, LLMOS_TYPE_Q8_0 },
 	[LLMOS_TYPE_Q8_1] = { "q8_1", QK8_1, sizeof(struct block_q8_1), q8_1_to_float,
 			      q8_1_from_float, vec_dot_q8_1_q8_0, LLMOS_TYPE_Q8_0 },
-	[LLMOS_TYPE_Q4_K] = { "q4_K", QK_K, sizeof(struct block_q4_K), llmos_q4_K_to_float, NULL,
+	[LLMOS_TYPE_Q4_K] = { "q4_K", QK_K, sizeof(struct block_q4_K), llmos_q4_K_to_float, llmos_q4_K_from_float,
 			      llmos_vec_dot_q4_K_q8_K, LLMOS_TYPE_Q8_K },
-	[LLMOS_TYPE_Q2_K] = { "q2_K", QK_K, sizeof(struct block_q2_K), llmos_q2_K_to_float, NULL,
+	[LLMOS_TYPE_Q2_K] = { "q2_K", QK_K, sizeof(struct block_q2_K), llmos_q2_K_to_float, llmos_q2_K_from_float,
 			      llmos_vec_dot_q2_K_q8_K, LLMOS_TYPE_Q8_K },
-	[LLMOS_TYPE_Q3_K] = { "q3_K", QK_K, sizeof(struct block_q3_K), llmos_q3_K_to_float, NULL,
+	[LLMOS_TYPE_Q3_K] = { "q3_K", QK_K, sizeof(struct block_q3_K), llmos_q3_K_to_float, llmos_q3_K_from_float,
 			      llmos_vec_dot_q3_K_q8_K, LLMOS_TYPE_Q8_K },
-	[LLMOS_TYPE_Q5_K] = { "q5_K", QK_K, sizeof(struct block_q5_K), llmos_q5_K_to_float, NULL,
+	[LLMOS_TYPE_Q5_K] = { "q5_K", QK_K, sizeof(struct block_q5_K), llmos_q5_K_to_float, llmos_q5_K_from_float,
 			      llmos_vec_dot_q5_K_q8_K, LLMOS_TYPE_Q8_K },
-	[LLMOS_TYPE_Q5_0] = { "q5_0", 32, sizeof(struct block_q5_0), llmos_q5_0_to_float, NULL,
+	[LLMOS_TYPE_Q5_0] = { "q5_0", 32, sizeof(struct block_q5_0), llmos_q5_0_to_float, llmos_q5_0_from_float,
 			      llmos_vec_dot_q5_0_q8_0, LLMOS_TYPE_Q8_0 },
-	[LLMOS_TYPE_Q5_1] = { "q5_1", 32, sizeof(struct block_q5_1), llmos_q5_1_to_float, NULL,
+	[LLMOS_TYPE_Q5_1] = { "q5_1", 32, sizeof(struct block_q5_1), llmos_q5_1_to_float, llmos_q5_1_from_float,
 			      llmos_vec_dot_q5_1_q8_1, LLMOS_TYPE_Q8_1 },
-	[LLMOS_TYPE_IQ4_NL] = { "iq4_nl", 32, sizeof(struct block_iq4_nl), llmos_iq4_nl_to_float,
-				NULL, llmos_vec_dot_iq4_nl_q8_0, LLMOS_TYPE_Q8_0 },
-	[LLMOS_TYPE_Q6_K] = { "q6_K", QK_K, sizeof(struct block_q6_K), llmos_q6_K_to_float, NULL,
+	[LLMOS_TYPE_IQ4_NL] = { "iq4_nl", 32, sizeof(struct block_iq4_nl), llmos_iq4_nl_to_float, llmos_iq4_nl_from_float, llmos_vec_dot_iq4_nl_q8_0, LLMOS_TYPE_Q8_0 },
+	[LLMOS_TYPE_Q6_K] = { "q6_K", QK_K, sizeof(struct block_q6_K), llmos_q6_K_to_float, llmos_q6_K_from_float,
 			      llmos_vec_dot_q6_K_q8_K, LLMOS_TYPE_Q8_K },
 	[LLMOS_TYPE_Q8_K] = { "q8_K", QK_K, sizeof(struct block_q8_K), llmos_q8_K_to_float,
 			      llmos_q8_K_from_float, NULL, LLMOS_TYPE_Q8_K },

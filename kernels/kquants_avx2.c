@@ -14,6 +14,27 @@
 
 #include "avx2_helpers.h"
 #include "kernels_impl.h"
+#include "simd_common.h"
+
+/*
+ * Compiled twice: as itself for AVX2, and through kquants_avx512.c for
+ * AVX-512 VNNI, where KQ() names the functions ..._avx512 and each scaled
+ * pair sum is added by one VPDPWSSD.  The integer sums, and so the
+ * results, are the same.
+ */
+#ifndef KQ
+#define KQ(name) name##_avx2
+#endif
+
+/* acc + madd(p, sc): the int16 pairs of p times sc, summed into int32 lanes. */
+static inline __m256i madd_acc(__m256i acc, __m256i p, __m256i sc)
+{
+#ifdef __AVX512VNNI__
+	return _mm256_dpwssd_epi32(acc, p, sc);
+#else
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(p, sc));
+#endif
+}
 
 /* fp16 to fp32 in one F16C instruction. */
 static inline float h2f(llmos_fp16 h)
@@ -60,33 +81,61 @@ static_assert(offsetof(struct block_q5_K, scales) == offsetof(struct block_q4_K,
 /*
  * Q4_K and Q5_K share their header (d, dmin, 12 bytes of scales and mins)
  * and their arithmetic; Q5_K adds a fifth bit per value from qh (bits 2j
- * and 2j + 1 for chunk j).  qh_off < 0: no fifth bits.  Always inlined, so
- * each caller gets its own specialised loop.
+ * and 2j + 1 for chunk j).  qh_off < 0: no fifth bits.  The mins' sum
+ * follows ggml's float order: 4 lanes for Q4_K, one scalar for Q5_K.
+ *
+ * One weight row against nt tokens' Q8_K rows (y_stride bytes apart): the
+ * row is unpacked once per 64 values for all of them, and each token's
+ * float operations are exactly those of the one-token dot (vec_dot is this
+ * with nt = 1), so a tile gives every token vec_dot's bits.  Always
+ * inlined, so each caller gets its own specialised loop.
  */
-static inline __attribute__((always_inline)) float
-k45_dot(int n, const void *vx, size_t stride, int qs_off, int qh_off, const struct block_q8_K *y)
+static inline __attribute__((always_inline)) void
+k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride, int qs_off,
+	 int qh_off, const void *vy, size_t y_stride)
 {
 	const __m256i low4 = _mm256_set1_epi8(0xf), sixteen = _mm256_set1_epi8(16);
-	__m256 acc = _mm256_setzero_ps();
-	__m128 acc_m = _mm_setzero_ps();
+	__m256 acc[LLMOS_TILE_TOKENS];
+	__m128 acc_m[LLMOS_TILE_TOKENS];
+	float mins[LLMOS_TILE_TOKENS];
 
+	#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++) {
+		acc[t] = _mm256_setzero_ps();
+		acc_m[t] = _mm_setzero_ps();
+		mins[t] = 0;
+	}
 	for (int i = 0; i < n / QK_K; i++) {
 		const struct block_q4_K *hd = (const void *)((const char *)vx + i * stride);
 		const uint8_t *q = (const uint8_t *)hd + qs_off;
-		const int8_t *q8 = y[i].qs;
 		__m256i qh = qh_off < 0 ? _mm256_setzero_si256()
 					: _mm256_loadu_si256((const __m256i *)((const uint8_t *)hd + qh_off));
 		__m256i sm = scales_and_mins(hd->scales);
 		__m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
-		__m256i s1 = _mm256_setzero_si256(), s2 = _mm256_setzero_si256();
+		__m256i sumi[LLMOS_TILE_TOKENS];
+		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 
-		acc_m = _mm_fmadd_ps(_mm_set1_ps(h2f(hd->dmin) * y[i].d),
-				     _mm_cvtepi32_ps(mins_times_bsums(sm, y[i].bsums)), acc_m);
+		#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++) {
+			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
+			sumi[t] = _mm256_setzero_si256();
+
+			__m128i mb = mins_times_bsums(sm, y[t]->bsums);
+
+			if (qh_off < 0) {
+				acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(h2f(hd->dmin) * y[t]->d),
+							_mm_cvtepi32_ps(mb), acc_m[t]);
+			} else {
+				mb = _mm_hadd_epi32(_mm_hadd_epi32(mb, mb), mb);
+				mins[t] += y[t]->d * h2f(hd->dmin) * (float)_mm_cvtsi128_si32(mb);
+			}
+		}
 #pragma GCC unroll 4
-		for (int j = 0; j < QK_K / 64; j++, q += 32, q8 += 64) {
+		for (int j = 0; j < QK_K / 64; j++, q += 32) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)q);
 			__m256i lo = _mm256_and_si256(v, low4);
 			__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+			__m256i sc_lo = lane16(sc, 2 * j), sc_hi = lane16(sc, 2 * j + 1);
 
 			if (qh_off >= 0) {
 				__m256i bl = _mm256_set1_epi8((char)(1 << (2 * j)));
@@ -97,30 +146,70 @@ k45_dot(int n, const void *vx, size_t stride, int qs_off, int qh_off, const stru
 				hi = _mm256_or_si256(hi, _mm256_and_si256(
 					_mm256_cmpeq_epi8(_mm256_and_si256(qh, bh), bh), sixteen));
 			}
-			s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(
-				_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8)),
-				lane16(sc, 2 * j)));
-			s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(
-				_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32))),
-				lane16(sc, 2 * j + 1)));
+			#pragma GCC unroll 4
+			for (int t = 0; t < nt; t++) {
+				const int8_t *q8 = y[t]->qs + 64 * j;
+				sumi[t] = madd_acc(sumi[t],
+					_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8)),
+					sc_lo);
+				sumi[t] = madd_acc(sumi[t],
+					_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32))),
+					sc_hi);
+			}
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(hd->d) * y[i].d),
-				      _mm256_cvtepi32_ps(_mm256_add_epi32(s1, s2)), acc);
+		#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++)
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(hd->d) * y[t]->d),
+						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
 	}
-	acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
-	acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
-	return hsum_ps(acc) - _mm_cvtss_f32(acc_m);
+	#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++) {
+		acc_m[t] = _mm_add_ps(acc_m[t], _mm_movehl_ps(acc_m[t], acc_m[t]));
+		acc_m[t] = _mm_add_ss(acc_m[t], _mm_movehdup_ps(acc_m[t]));
+		s[t * s_stride] = hsum_ps(acc[t]) - (qh_off < 0 ? _mm_cvtss_f32(acc_m[t]) : mins[t]);
+	}
 }
 
-void llmos_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+/* Dispatch on nt so each token count gets its own unrolled loop. */
+#define TILE_BY_COUNT(call)                  \
+	switch (nt) {                        \
+	case 1: call(1); break;              \
+	case 2: call(2); break;              \
+	case 3: call(3); break;              \
+	default: call(4); break;             \
+	}
+
+#define Q4_K_TILE(k)                                                                        \
+	k45_tile(n, k, s, s_stride, vx, sizeof(struct block_q4_K), offsetof(struct block_q4_K, qs), \
+		 -1, vy, y_stride)
+#define Q5_K_TILE(k)                                                                        \
+	k45_tile(n, k, s, s_stride, vx, sizeof(struct block_q5_K), offsetof(struct block_q5_K, qs), \
+		 offsetof(struct block_q5_K, qh), vy, y_stride)
+
+void KQ(llmos_vec_dot_q4_K_q8_K)(int n, float *s, const void *vx, const void *vy)
 {
-	*s = k45_dot(n, vx, sizeof(struct block_q4_K), offsetof(struct block_q4_K, qs), -1, vy);
+	size_t s_stride = 0, y_stride = 0;
+
+	Q4_K_TILE(1);
 }
 
-void llmos_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+void KQ(llmos_vec_dot_q5_K_q8_K)(int n, float *s, const void *vx, const void *vy)
 {
-	*s = k45_dot(n, vx, sizeof(struct block_q5_K), offsetof(struct block_q5_K, qs),
-		     offsetof(struct block_q5_K, qh), vy);
+	size_t s_stride = 0, y_stride = 0;
+
+	Q5_K_TILE(1);
+}
+
+void KQ(llmos_tile_q4_K)(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
+			  size_t y_stride)
+{
+	TILE_BY_COUNT(Q4_K_TILE)
+}
+
+void KQ(llmos_tile_q5_K)(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
+			  size_t y_stride)
+{
+	TILE_BY_COUNT(Q5_K_TILE)
 }
 
 /* int16 lane 2k of a 128-bit half below, lane 2k + 1 above (both halves the same). */
@@ -147,22 +236,31 @@ static inline __m256i q6_quarter(__m256i ql0, __m256i ql1, __m256i qh, int k)
 	return _mm256_or_si256(lo, _mm256_and_si256(hi, bits45));
 }
 
-void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+/* Q6_K: one row against nt tokens, each token's float steps those of vec_dot (nt = 1). */
+static inline __attribute__((always_inline)) void
+q6_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
+	  size_t y_stride)
 {
 	const struct block_q6_K *x = vx;
-	const struct block_q8_K *y = vy;
 	const __m256i m32 = _mm256_set1_epi8(32);
-	__m256 acc = _mm256_setzero_ps();
+	__m256 acc[LLMOS_TILE_TOKENS];
 
+	#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		acc[t] = _mm256_setzero_ps();
 	for (int i = 0; i < n / QK_K; i++) {
 		const uint8_t *ql = x[i].ql, *qh = x[i].qh;
-		const int8_t *sc = x[i].scales, *q8 = y[i].qs;
-		__m256i sumi = _mm256_setzero_si256();
+		__m256i all_sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+		__m256i sumi[LLMOS_TILE_TOKENS];
+		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 
-		__m256i all_sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
-
+		#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++) {
+			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
+			sumi[t] = _mm256_setzero_si256();
+		}
 #pragma GCC unroll 2
-		for (int h = 0; h < 2; h++, ql += 64, qh += 32, q8 += 128) {
+		for (int h = 0; h < 2; h++, ql += 64, qh += 32) {
 			__m256i half_sc = h ? _mm256_permute2x128_si256(all_sc, all_sc, 0x11)
 					    : _mm256_permute2x128_si256(all_sc, all_sc, 0x00);
 			__m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
@@ -171,17 +269,42 @@ void llmos_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 
 #pragma GCC unroll 4 /* k constant: the quarter's shifts and shuffles fold */
 			for (int k = 0; k < 4; k++) {
-				__m256i a = _mm256_loadu_si256((const __m256i *)(q8 + 32 * k));
-				__m256i p = _mm256_sub_epi16(
-					_mm256_maddubs_epi16(q6_quarter(l0, l1, hb, k), a),
-					_mm256_maddubs_epi16(m32, a));
-				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_lanes(half_sc, k)));
+				__m256i q6 = q6_quarter(l0, l1, hb, k), sc = pair_lanes(half_sc, k);
+
+				#pragma GCC unroll 4
+				for (int t = 0; t < nt; t++) {
+					__m256i a = _mm256_loadu_si256(
+						(const __m256i *)(y[t]->qs + 128 * h + 32 * k));
+					__m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q6, a),
+								     _mm256_maddubs_epi16(m32, a));
+
+					sumi[t] = madd_acc(sumi[t], p, sc);
+				}
 			}
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
-				      _mm256_cvtepi32_ps(sumi), acc);
+		#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++)
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[t]->d),
+						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
 	}
-	*s = hsum_ps(acc);
+	#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		s[t * s_stride] = hsum_ps(acc[t]);
+}
+
+#define Q6_K_TILE(k) q6_K_tile(n, k, s, s_stride, vx, vy, y_stride)
+
+void KQ(llmos_vec_dot_q6_K_q8_K)(int n, float *s, const void *vx, const void *vy)
+{
+	size_t s_stride = 0, y_stride = 0;
+
+	Q6_K_TILE(1);
+}
+
+void KQ(llmos_tile_q6_K)(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
+			  size_t y_stride)
+{
+	TILE_BY_COUNT(Q6_K_TILE)
 }
 
 /* The 32 nibbles of a 16-byte block: elements 0..15 low, 16..31 high. */
@@ -215,7 +338,7 @@ static inline __m256i dot_i8(__m256i x, __m256i y)
 	return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-void llmos_vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
+void KQ(llmos_vec_dot_q5_0_q8_0)(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q5_0 *x = vx;
 	const struct block_q8_0 *y = vy;
@@ -233,7 +356,7 @@ void llmos_vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *v
 	*s = hsum_ps(acc);
 }
 
-void llmos_vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
+void KQ(llmos_vec_dot_q5_1_q8_1)(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q5_1 *x = vx;
 	const struct block_q8_1 *y = vy;
@@ -254,24 +377,38 @@ void llmos_vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *v
 	*s = hsum_ps(acc) + mins;
 }
 
-void llmos_vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
+/* Even blocks into one accumulator, odd into another, an odd last block in scalar: ggml's order. */
+void KQ(llmos_vec_dot_iq4_nl_q8_0)(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_iq4_nl *x = vx;
 	const struct block_q8_0 *y = vy;
 	const __m256i values = _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25,
 						38, 53, 69, 89, 113, -127, -104, -83, -65, -49,
 						-35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
-	__m256 acc = _mm256_setzero_ps();
+	__m256 acc[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() };
+	int nb = n / 32, i = 0;
+	float sum;
 
-	for (int i = 0; i < n / 32; i++) {
-		__m256i q = _mm256_shuffle_epi8(values, nibbles32(x[i].qs));
-		__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+	for (; i + 1 < nb; i += 2) {
+		for (int k = 0; k < 2; k++) {
+			__m256i q = _mm256_shuffle_epi8(values, nibbles32(x[i + k].qs));
+			__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y[i + k].qs));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
-						     h2f(y[i].d)),
-				      _mm256_cvtepi32_ps(p), acc);
+			acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + k].d) * h2f(y[i + k].d)),
+						 _mm256_cvtepi32_ps(p), acc[k]);
+		}
 	}
-	*s = hsum_ps(acc);
+	sum = hsum_ps(_mm256_add_ps(acc[0], acc[1]));
+	if (i < nb) {
+		int sumi = 0;
+
+		for (int j = 0; j < 16; j++)
+			sumi += y[i].qs[j] * llmos_iq4nl_values[x[i].qs[j] & 0xf] +
+				y[i].qs[j + 16] * llmos_iq4nl_values[x[i].qs[j] >> 4];
+		/* ggml's build rounds the product before adding it: keep it unfused */
+		sum += llmos_opaque_ps(h2f(x[i].d) * h2f(y[i].d) * (float)sumi);
+	}
+	*s = sum;
 }
 
 /* Q2_K and Q3_K: the 2-bit fields of bit pair j of a 32-byte group, 0..3. */
@@ -286,17 +423,21 @@ static inline __m256i two_scales(int lo, int hi)
 	return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
 }
 
-void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+void KQ(llmos_vec_dot_q2_K_q8_K)(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q2_K *x = vx;
 	const struct block_q8_K *y = vy;
 	__m256 acc = _mm256_setzero_ps();
-	float mins = 0;
 
 	for (int i = 0; i < n / QK_K; i++) {
 		const uint8_t *sc = x[i].scales;
 		__m256i sumi = _mm256_setzero_si256();
-		int32_t summ = 0;
+		__m256i m16 = _mm256_cvtepu8_epi16(_mm_srli_epi16(
+			_mm_and_si128(_mm_loadu_si128((const __m128i *)sc), _mm_set1_epi8((char)0xf0)), 4));
+		__m256i mb = _mm256_madd_epi16(m16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(-y[i].d * h2f(x[i].dmin)), _mm256_cvtepi32_ps(mb),
+				      acc);
 
 #pragma GCC unroll 2
 		for (int h = 0; h < 2; h++) {
@@ -309,17 +450,13 @@ void llmos_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 				__m256i p = _mm256_maddubs_epi16(pair_bits(q, j),
 								 _mm256_loadu_si256((const __m256i *)q8));
 
-				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, two_scales(sc[k] & 0xf,
-											   sc[k + 1] & 0xf)));
+				sumi = madd_acc(sumi, p, two_scales(sc[k] & 0xf, sc[k + 1] & 0xf));
 			}
 		}
-		for (int j = 0; j < 16; j++)
-			summ += (sc[j] >> 4) * y[i].bsums[j];
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)),
 				      _mm256_cvtepi32_ps(sumi), acc);
-		mins += y[i].d * h2f(x[i].dmin) * (float)summ;
 	}
-	*s = hsum_ps(acc) - mins;
+	*s = hsum_ps(acc);
 }
 
 /* The 16 Q3_K scales (minus 32) as int16 lanes, unpacked in registers. */
@@ -339,7 +476,7 @@ static inline __m256i q3_scales16(const uint8_t *packed)
 }
 
 /* Q3_K: the 2-bit field minus 4 where the hmask bit is clear. */
-void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+void KQ(llmos_vec_dot_q3_K_q8_K)(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q3_K *x = vx;
 	const struct block_q8_K *y = vy;
@@ -367,7 +504,7 @@ void llmos_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *v
 				__m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(pair_bits(q, j), a),
 							     _mm256_maddubs_epi16(off, a));
 
-				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_lanes(half, j)));
+				sumi = madd_acc(sumi, p, pair_lanes(half, j));
 			}
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),

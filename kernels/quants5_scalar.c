@@ -8,9 +8,6 @@
  */
 #include "kernels_impl.h"
 
-static const int8_t kvalues_iq4nl[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
-					  1,	13,   25,  38,	53,  69,  89,  113 };
-
 /* The 5-bit value j (0..31) of a Q5 block: nibble and fifth bit. */
 static inline int q5_value(const uint8_t *qs, const uint8_t *qhb, int j)
 {
@@ -53,8 +50,8 @@ void llmos_iq4_nl_to_float(const void *src, float *y, int64_t n)
 		float d = llmos_fp16_to_fp32_inline(x[i].d);
 
 		for (int j = 0; j < 16; j++) {
-			y[j] = d * kvalues_iq4nl[x[i].qs[j] & 0xf];
-			y[j + 16] = d * kvalues_iq4nl[x[i].qs[j] >> 4];
+			y[j] = d * llmos_iq4nl_values[x[i].qs[j] & 0xf];
+			y[j + 16] = d * llmos_iq4nl_values[x[i].qs[j] >> 4];
 		}
 	}
 }
@@ -105,8 +102,8 @@ void llmos_vec_dot_iq4_nl_q8_0(int n, float *s, const void *vx, const void *vy)
 		int sumi = 0;
 
 		for (int j = 0; j < 16; j++)
-			sumi += kvalues_iq4nl[x[i].qs[j] & 0xf] * y[i].qs[j] +
-				kvalues_iq4nl[x[i].qs[j] >> 4] * y[i].qs[j + 16];
+			sumi += llmos_iq4nl_values[x[i].qs[j] & 0xf] * y[i].qs[j] +
+				llmos_iq4nl_values[x[i].qs[j] >> 4] * y[i].qs[j + 16];
 		sum += llmos_fp16_to_fp32_inline(x[i].d) * llmos_fp16_to_fp32_inline(y[i].d) *
 		       (float)sumi;
 	}

@@ -7,9 +7,9 @@
 #define LLMOS_SIMD_COMMON_H
 
 /*
- * Hide a vector from the optimiser so a product stays rounded: GCC would
- * otherwise fuse it into a following add (FMA), and the quantizers must
- * round exactly as the scalar code does.
+ * Hide a value (vector or scalar float) from the optimiser so a product
+ * stays rounded: GCC would otherwise fuse it into a following add (FMA)
+ * where ggml's build does not.
  */
 #define llmos_opaque_ps(v)                     \
 	({                                     \

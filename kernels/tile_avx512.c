@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tile_avx512.c - row-tile dots for Q4_0 and Q8_0 weights against packed
+ * tile_avx512.c - row-tile dots for Q4_0 weights against packed
  * activations (struct llmos_block_q8x8), with AVX-512 VNNI on 256-bit
  * registers.  Per group of 8 blocks a weight row is unpacked once into
  * registers holding the same half of two blocks, then dotted with up to
  * LLMOS_TILE_TOKENS tokens: VPDPBUSD takes the weights as unsigned bytes
- * (nibbles 0..15, or q8 + 128) and the activations as signed; three
+ * (nibbles 0..15) and the activations as signed; three
  * VPHADDD fold the eight blocks into one lane each; the precomputed block
- * sums of the activations take off the offset (8 or 128 times the sum);
+ * sums of the activations take off the offset (8 times the sum);
  * then the eight block scales are applied with one multiply and one FMA.
  */
 #include <immintrin.h>
@@ -87,18 +87,6 @@ INLINE void unpack_q4_0(const struct block_q4_0 *x, __m256i *w)
 	}
 }
 
-/* q8 + 128 as unsigned bytes, in the same lo/hi pairs. */
-INLINE void unpack_q8_0(const struct block_q8_0 *x, __m256i *w)
-{
-	const __m256i bias = _mm256_set1_epi8(-128);
-
-	for (int j = 0; j < 4; j++) {
-		w[2 * j] = _mm256_xor_si256(load_pair16(x[2 * j].qs, x[2 * j + 1].qs), bias);
-		w[2 * j + 1] = _mm256_xor_si256(load_pair16(x[2 * j].qs + 16, x[2 * j + 1].qs + 16),
-						bias);
-	}
-}
-
 /* nt tokens (a compile-time constant after inlining) for one weight row. */
 #define TILE_BODY(xtype, unpack, shift)                                                   \
 	const xtype *x = vx;                                                              \
@@ -126,12 +114,6 @@ INLINE void q4_0_tile(int n, int nt, float *s, size_t s_stride, const void *vx,
 	TILE_BODY(struct block_q4_0, unpack_q4_0, 3)
 }
 
-INLINE void q8_0_tile(int n, int nt, float *s, size_t s_stride, const void *vx,
-		      const void *vy, size_t y_stride)
-{
-	TILE_BODY(struct block_q8_0, unpack_q8_0, 7)
-}
-
 /* Dispatch on nt so each tile size gets its own unrolled loop. */
 #define TILE_DOT(name, tile)                                                              \
 	static void name(int n, int nt, float *s, size_t s_stride, const void *x,        \
@@ -154,10 +136,8 @@ INLINE void q8_0_tile(int n, int nt, float *s, size_t s_stride, const void *vx,
 	}
 
 TILE_DOT(tile_dot_q4_0, q4_0_tile)
-TILE_DOT(tile_dot_q8_0, q8_0_tile)
 
 void llmos_tiles_fill_avx512(struct llmos_kernel_ops *ops)
 {
 	ops->tile_dot[LLMOS_TYPE_Q4_0] = tile_dot_q4_0;
-	ops->tile_dot[LLMOS_TYPE_Q8_0] = tile_dot_q8_0;
 }

@@ -43,11 +43,6 @@ static int q4_0_value(const struct block_q4_0 *x, int e)
 	return e < 16 ? (x->qs[e] & 0x0f) - 8 : (x->qs[e - 16] >> 4) - 8;
 }
 
-static int q8_0_value(const struct block_q8_0 *x, int e)
-{
-	return x->qs[e];
-}
-
 /* The eight lanes summed as hsum256_ps does: (l + h) pairs, then halves. */
 static float lane_sum(const float *a)
 {
@@ -86,15 +81,12 @@ static float lane_sum(const float *a)
 	}
 
 TILE_DOT(tile_dot_q4_0, struct block_q4_0, q4_0_value)
-TILE_DOT(tile_dot_q8_0, struct block_q8_0, q8_0_value)
 
 llmos_tile_dot_fn llmos_tile_dot_scalar(enum llmos_type t)
 {
 	switch (t) {
 	case LLMOS_TYPE_Q4_0:
 		return tile_dot_q4_0;
-	case LLMOS_TYPE_Q8_0:
-		return tile_dot_q8_0;
 	default:
 		return NULL;
 	}

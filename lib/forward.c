@@ -73,7 +73,8 @@ static void gelu_mul(float *gate, const float *up, size_t n)
 		} else {
 			float h = llmos_fp16_to_fp32(llmos_fp32_to_fp16(x));
 
-			g = 0.5f * h * (1.0f + tanhf(sqrt_2_over_pi * h * (1.0f + coef_a * h * h)));
+			/* ggml's build fuses 1 + a h h as fma(a h, h, 1) */
+			g = 0.5f * h * (1.0f + tanhf(sqrt_2_over_pi * h * fmaf(coef_a * h, h, 1.0f)));
 			g = llmos_fp16_to_fp32(llmos_fp32_to_fp16(g));
 		}
 		gate[i] = g * up[i];
@@ -123,8 +124,9 @@ static void rope(const struct llmos_session *s, float *vec, int n_heads, uint32_
 				c *= ms;
 				sn *= ms;
 			}
-			v[a] = x0 * c - x1 * sn;
-			v[b] = x0 * sn + x1 * c;
+			/* ggml's build fuses these as fma(x0, c, -(x1 sn)) and fma(x0, sn, x1 c) */
+			v[a] = fmaf(x0, c, -(x1 * sn));
+			v[b] = fmaf(x0, sn, x1 * c);
 			theta_base *= s->rope_theta_scale;
 		}
 	}
@@ -141,12 +143,29 @@ struct attn_job {
  * over the last n_swa positions only in a sliding-window layer, the scores
  * soft-capped where the family does that.  As in ggml with an fp16 cache,
  * q and the softmax weights are rounded to fp16 for their dot products.
+ *
+ * ggml computes every row over the batch's whole KV length (kv_end, see
+ * kv_extent()) with masked positions at -inf; its sums go in SIMD lanes
+ * counted from position 0.  So do we, starting at the window's first
+ * position rounded down to a multiple of 64 (masked positions add exact
+ * zeros), so that every sum is rounded as ggml rounds it.
  */
-static void attend(struct llmos_session *s, int layer, uint32_t t, int h, float *scores,
-		   llmos_fp16 *probs)
+/*
+ * The KV length ggml uses for a batch ending at position end: the cells in
+ * use rounded up to 32 (llama.cpp's padding without flash attention), at
+ * least 32, at most the cache.
+ */
+static uint32_t kv_extent(const struct llmos_session *s, uint32_t end)
+{
+	uint32_t padded = (end + 31) & ~31u;
+
+	return padded < s->n_ctx ? padded : s->n_ctx;
+}
+
+static void attend(struct llmos_session *s, int layer, uint32_t t, int h, uint32_t n_tokens,
+		   float *scores, llmos_fp16 *probs)
 {
 	const struct llmos_hparams *hp = &s->m->hp;
-	llmos_vec_dot_fn dot = llmos_type_traits(LLMOS_TYPE_F16)->vec_dot;
 	int hd = hp->head_dim, kv_dim = hp->n_kv_heads * hd, q_dim = hp->n_heads * hd;
 	int kvh = h / (hp->n_heads / hp->n_kv_heads), d;
 	const llmos_fp16 *keys = s->key_cache + (size_t)layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
@@ -155,23 +174,27 @@ static void attend(struct llmos_session *s, int layer, uint32_t t, int h, float 
 	const llmos_fp16 *q = s->q16 + (size_t)t * q_dim + (size_t)h * hd;
 	float *out = s->att + (size_t)t * q_dim + (size_t)h * hd;
 	float scale = s->m->arch->scale_q ? 1.0f : hp->attn_scale;
-	uint32_t j, last = s->pos + t, first = 0, n;
+	uint32_t j, last = s->pos + t, first = 0, from, n, kv_end = kv_extent(s, s->pos + n_tokens);
 
 	if (s->m->layers[layer].swa && last + 1 > (uint32_t)hp->n_swa)
 		first = last + 1 - (uint32_t)hp->n_swa;
-	n = last + 1 - first;
-	for (j = 0; j < n; j++)
-		dot(hd, &scores[j], keys + (size_t)(first + j) * kv_dim, q);
-	/* ggml caps q.k, then scales it inside its softmax */
+	from = first & ~63u;
+	n = kv_end - from;
+	for (j = first; j <= last; j++)
+		scores[j - from] = llmos_dot_f16_batch(hd, keys + (size_t)j * kv_dim, q, n_tokens);
+	/* ggml caps q.k, then scales it inside its softmax, then masks */
 	if (hp->attn_softcap > 0.0f)
-		softcap(scores, n, hp->attn_softcap);
+		softcap(scores + (first - from), last + 1 - first, hp->attn_softcap);
 	if (scale != 1.0f)
-		for (j = 0; j < n; j++)
-			scores[j] *= scale;
+		for (j = first; j <= last; j++)
+			scores[j - from] *= scale;
+	for (j = from; j < kv_end; j++)
+		if (j < first || j > last)
+			scores[j - from] = -INFINITY;
 	llmos_softmax(scores, (int)n);
 	llmos_type_traits(LLMOS_TYPE_F16)->from_float(scores, probs, n);
 	for (d = 0; d < hd; d++)
-		dot((int)n, &out[d], vals + (size_t)d * s->n_ctx + first, probs);
+		out[d] = llmos_dot_f16_batch((int)n, vals + (size_t)d * s->n_ctx + from, probs, n_tokens);
 }
 
 static void attn_worker(void *arg, int ith, int nth)
@@ -183,7 +206,7 @@ static void attn_worker(void *arg, int ith, int nth)
 	llmos_fp16 *probs = s->probs16 + (size_t)ith * s->n_ctx;
 
 	for (i = ith; i < job->n * n_heads; i += nth)
-		attend(s, job->layer, i / n_heads, (int)(i % n_heads), scores, probs);
+		attend(s, job->layer, i / n_heads, (int)(i % n_heads), job->n, scores, probs);
 }
 
 /* Q into s->q, K and V into the cache at s->pos: fused or not, biased or not. */

@@ -7,10 +7,11 @@
  * weight row is dotted with every token of the block while it is in cache,
  * so prefill reads the weights once per TOKEN_BLOCK tokens.
  *
- * Where the SIMD level has a tile dot for the weight type (Q4_0, Q8_0 with
- * AVX-512) and the rows are whole groups of 256, the activations are packed
- * as llmos_block_q8x8 instead, and each call dots one row with up to
- * LLMOS_TILE_TOKENS tokens, unpacking the row's quants once for them all.
+ * Where the SIMD level has a tile dot for the weight type, each call dots
+ * one row with up to LLMOS_TILE_TOKENS tokens, unpacking the row's quants
+ * once for them all: over the activations as converted (tile_dot_rows,
+ * which sums exactly as vec_dot does), or, for Q4_0 with AVX-512 and rows
+ * of whole groups of 256, over activations packed as llmos_block_q8x8.
  */
 #include <errno.h>
 #include <limits.h>
@@ -217,7 +218,9 @@ int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_
 		.n_tokens = n_tokens,
 		.row_block = ROW_BLOCK,
 	};
-	if (tile_possible(wtype, cols) && llmos_kernel_ops()->tile_dot[wtype]) {
+	if (llmos_kernel_ops()->tile_dot_rows[wtype]) {
+		job.tile = llmos_kernel_ops()->tile_dot_rows[wtype];
+	} else if (tile_possible(wtype, cols) && llmos_kernel_ops()->tile_dot[wtype]) {
 		job.tile = llmos_kernel_ops()->tile_dot[wtype];
 		job.xt = &packed_traits;
 		job.x_row = (size_t)(cols / LLMOS_QK_X8) * sizeof(struct llmos_block_q8x8);

@@ -90,14 +90,14 @@ static double q4_1_s_error(const struct problem *p, const void *wrow, const floa
 	return err;
 }
 
-/* The dot matmul must give: the level's tile dot where it uses one, else vec_dot. */
+/* The dot matmul must give: the level's packed tile dot where it uses one, else vec_dot. */
 static float direct_dot(const struct problem *p, const void *wrow, const void *xq)
 {
 	llmos_tile_dot_fn tile = llmos_kernel_ops()->tile_dot[p->type];
 	struct llmos_block_q8x8 *packed;
 	float s;
 
-	if (!tile || p->cols % LLMOS_QK_X8) {
+	if (llmos_kernel_ops()->tile_dot_rows[p->type] || !tile || p->cols % LLMOS_QK_X8) {
 		llmos_type_traits(p->type)->vec_dot((int)p->cols, &s, wrow, xq);
 		return s;
 	}

@@ -132,7 +132,11 @@ static double max_rel_diff(const float *a, const float *b, int n)
 	return diff / scale;
 }
 
-/* The same 60 tokens as one batch (split by n_batch) and one by one. */
+/*
+ * The same 60 tokens as one batch (split by n_batch) and one by one.  They
+ * agree to rounding, not bit for bit: as in llama.cpp, a batch of two or
+ * more tokens sums attention in its GEMM's order, one token in vec_dot's.
+ */
 static void compare_prefill(struct llmos_model *m, uint32_t batch, uint32_t threads)
 {
 	struct llmos_session *a = session(m, 128, threads, batch), *b = session(m, 128, 1, 0);
@@ -145,7 +149,7 @@ static void compare_prefill(struct llmos_model *m, uint32_t batch, uint32_t thre
 	for (i = 0; i < 60; i++) {
 		assert_int_equal(0, llmos_session_eval(b, &ids[i], 1, 0));
 		double d = max_rel_diff(llmos_session_logits(a, i), llmos_session_logits(b, 0), 512);
-		if (d > 1e-4)
+		if (d > 5e-4)
 			fail_msg("batch %u threads %u: token %d differs by %g", batch, threads, i, d);
 	}
 	assert_int_equal(60, llmos_session_pos(a));

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "chat.h"
 #include "cli.h"
@@ -75,24 +76,23 @@ static void mk_usage(FILE *out)
 		"  --kv-heads N     key/value heads (default: --heads)\n"
 		"  --vocab N        vocabulary size (at least 259)\n"
 		"  --ctx N          context length in the metadata (default 1024)\n"
-		"  --type T         weight type: f32 f16 bf16 q8_0 q4_0 q4_1 q8_1 (default q8_0)\n"
+		"  --type T         weight type: f32 f16 bf16 q8_0 q8_1 q4_0 q4_1 q5_0 q5_1\n"
+		"                   q2_K q3_K q4_K q5_K q6_K iq4_nl (default q8_0)\n"
 		"  --seed S         random seed (default 1)\n"
 		"  -h, --help       this help\n");
 }
 
+/* Any type the kernels can write, by name (case-insensitive: q4_k or q4_K). */
 static int parse_type(const char *s, enum llmos_type *t)
 {
-	static const enum llmos_type types[] = { LLMOS_TYPE_F32,  LLMOS_TYPE_F16,
-						 LLMOS_TYPE_BF16, LLMOS_TYPE_Q8_0,
-						 LLMOS_TYPE_Q4_0, LLMOS_TYPE_Q4_1,
-						 LLMOS_TYPE_Q8_1 };
-	size_t i;
+	for (int i = 0; i < LLMOS_TYPE_COUNT; i++) {
+		const struct llmos_type_traits *tr = llmos_type_traits((enum llmos_type)i);
 
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (!strcmp(llmos_type_traits(types[i])->name, s)) {
-			*t = types[i];
+		if (tr && tr->from_float && i != LLMOS_TYPE_Q8_K && !strcasecmp(tr->name, s)) {
+			*t = (enum llmos_type)i;
 			return 0;
 		}
+	}
 	fprintf(stderr, "llmos mkmodel: unknown type '%s'\n", s);
 	return -1;
 }
