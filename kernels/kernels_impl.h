@@ -58,8 +58,10 @@ struct llmos_kernel_ops {
 	/* weight type -> tile dot over packed activations (y: llmos_block_q8x8) */
 	llmos_tile_dot_fn tile_dot[LLMOS_TYPE_COUNT];
 	/*
-	 * weight type -> tile dot over the type's own vec_dot_type rows; each
-	 * token's sum equals the level's vec_dot bit for bit.  Preferred.
+	 * weight type -> tile dot over the type's own vec_dot_type rows, for
+	 * batches of two or more tokens: each token's sum is what llama.cpp
+	 * computes in such a batch, which is vec_dot's sum for every type but
+	 * IQ4_NL (one accumulator where vec_dot keeps two).  Preferred.
 	 */
 	llmos_tile_dot_fn tile_dot_rows[LLMOS_TYPE_COUNT];
 	/*
@@ -152,7 +154,9 @@ void llmos_iq4_nl_from_float(const float *x, void *dst, int64_t n);
 	void llmos_tile_q5_K##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,      \
 				  const void *vy, size_t y_stride);                              \
 	void llmos_tile_q6_K##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,      \
-				  const void *vy, size_t y_stride);
+				  const void *vy, size_t y_stride);                              \
+	void llmos_tile_iq4_nl##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,    \
+				    const void *vy, size_t y_stride);
 LLMOS_KQUANT_DECLS(_avx2)
 LLMOS_KQUANT_DECLS(_avx512)
 
@@ -172,6 +176,7 @@ LLMOS_KQUANT_DECLS(_avx512)
 		(ops)->tile_dot_rows[LLMOS_TYPE_Q4_K] = llmos_tile_q4_K##sfx;                \
 		(ops)->tile_dot_rows[LLMOS_TYPE_Q5_K] = llmos_tile_q5_K##sfx;                \
 		(ops)->tile_dot_rows[LLMOS_TYPE_Q6_K] = llmos_tile_q6_K##sfx;                \
+		(ops)->tile_dot_rows[LLMOS_TYPE_IQ4_NL] = llmos_tile_iq4_nl##sfx;            \
 	} while (0)
 /* The portable tile dot for weight type t (tests), or NULL. */
 llmos_tile_dot_fn llmos_tile_dot_scalar(enum llmos_type t);

@@ -78,6 +78,14 @@ static_assert(offsetof(struct block_q5_K, scales) == offsetof(struct block_q4_K,
 		      offsetof(struct block_q5_K, dmin) == offsetof(struct block_q4_K, dmin),
 	      "Q4_K and Q5_K share their header");
 
+/* Bit b (constant) of each byte of qh, moved to bit 4: 16 where set, else 0. */
+static inline __m256i fifth_bit(__m256i qh, int b)
+{
+	__m256i v = b <= 4 ? _mm256_slli_epi16(qh, 4 - b) : _mm256_srli_epi16(qh, b - 4);
+
+	return _mm256_and_si256(v, _mm256_set1_epi8(16));
+}
+
 /*
  * Q4_K and Q5_K share their header (d, dmin, 12 bytes of scales and mins)
  * and their arithmetic; Q5_K adds a fifth bit per value from qh (bits 2j
@@ -94,7 +102,7 @@ static inline __attribute__((always_inline)) void
 k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride, int qs_off,
 	 int qh_off, const void *vy, size_t y_stride)
 {
-	const __m256i low4 = _mm256_set1_epi8(0xf), sixteen = _mm256_set1_epi8(16);
+	const __m256i low4 = _mm256_set1_epi8(0xf);
 	__m256 acc[LLMOS_TILE_TOKENS];
 	__m128 acc_m[LLMOS_TILE_TOKENS];
 	float mins[LLMOS_TILE_TOKENS];
@@ -138,13 +146,8 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 			__m256i sc_lo = lane16(sc, 2 * j), sc_hi = lane16(sc, 2 * j + 1);
 
 			if (qh_off >= 0) {
-				__m256i bl = _mm256_set1_epi8((char)(1 << (2 * j)));
-				__m256i bh = _mm256_set1_epi8((char)(2 << (2 * j)));
-
-				lo = _mm256_or_si256(lo, _mm256_and_si256(
-					_mm256_cmpeq_epi8(_mm256_and_si256(qh, bl), bl), sixteen));
-				hi = _mm256_or_si256(hi, _mm256_and_si256(
-					_mm256_cmpeq_epi8(_mm256_and_si256(qh, bh), bh), sixteen));
+				lo = _mm256_or_si256(lo, fifth_bit(qh, 2 * j));
+				hi = _mm256_or_si256(hi, fifth_bit(qh, 2 * j + 1));
 			}
 			#pragma GCC unroll 4
 			for (int t = 0; t < nt; t++) {
@@ -409,6 +412,50 @@ void KQ(llmos_vec_dot_iq4_nl_q8_0)(int n, float *s, const void *vx, const void *
 		sum += llmos_opaque_ps(h2f(x[i].d) * h2f(y[i].d) * (float)sumi);
 	}
 	*s = sum;
+}
+
+/*
+ * IQ4_NL for a batch of two or more tokens, as llama.cpp's prompt-time GEMM
+ * (llamafile's tinyBLAS) sums it: one accumulator over all blocks, where
+ * its vec_dot (above) keeps two.
+ */
+static inline __attribute__((always_inline)) void
+iq4_nl_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
+	    size_t y_stride)
+{
+	const struct block_iq4_nl *x = vx;
+	const __m256i values = _mm256_broadcastsi128_si256(
+		_mm_loadu_si128((const __m128i *)llmos_iq4nl_values));
+	__m256 acc[LLMOS_TILE_TOKENS];
+
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		acc[t] = _mm256_setzero_ps();
+	for (int i = 0; i < n / 32; i++) {
+		__m256i q = _mm256_shuffle_epi8(values, nibbles32(x[i].qs));
+		float dx = h2f(x[i].d);
+
+#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++) {
+			const struct block_q8_0 *y =
+				(const struct block_q8_0 *)((const char *)vy + t * y_stride) + i;
+			__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y->qs));
+
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(y->d)), _mm256_cvtepi32_ps(p),
+						 acc[t]);
+		}
+	}
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		s[t * s_stride] = hsum_ps(acc[t]);
+}
+
+#define IQ4_NL_TILE(k) iq4_nl_tile(n, k, s, s_stride, vx, vy, y_stride)
+
+void KQ(llmos_tile_iq4_nl)(int n, int nt, float *s, size_t s_stride, const void *vx,
+			   const void *vy, size_t y_stride)
+{
+	TILE_BY_COUNT(IQ4_NL_TILE)
 }
 
 /* Q2_K and Q3_K: the 2-bit fields of bit pair j of a 32-byte group, 0..3. */

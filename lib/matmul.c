@@ -10,8 +10,9 @@
  * Where the SIMD level has a tile dot for the weight type, each call dots
  * one row with up to LLMOS_TILE_TOKENS tokens, unpacking the row's quants
  * once for them all: over the activations as converted (tile_dot_rows,
- * which sums exactly as vec_dot does), or, for Q4_0 with AVX-512 and rows
- * of whole groups of 256, over activations packed as llmos_block_q8x8.
+ * which sums as llama.cpp does in a batch; one token takes vec_dot), or,
+ * for Q4_0 with AVX-512 and rows of whole groups of 256, over activations
+ * packed as llmos_block_q8x8.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +31,7 @@ struct matmul_job {
 	const struct llmos_type_traits *wt;  /* weight type */
 	const struct llmos_type_traits *xt;  /* vec_dot_type, or packed_traits */
 	llmos_tile_dot_fn tile;              /* NULL: vec_dot per row and token */
+	bool packed;                         /* tile takes llmos_block_q8x8 */
 	float *out;
 	const char *w;
 	const char *x;       /* activations in vec_dot_type */
@@ -112,7 +114,7 @@ static void run_rows(const struct matmul_job *job, int64_t r0, int64_t r1, int t
 {
 	llmos_vec_dot_fn dot = job->wt->vec_dot;
 
-	if (job->tile) {
+	if (job->tile && (job->packed || job->n_tokens > 1)) {
 		run_chunk_tiled(job, r0, r1, t0, t1);
 		return;
 	}
@@ -222,6 +224,7 @@ int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_
 		job.tile = llmos_kernel_ops()->tile_dot_rows[wtype];
 	} else if (tile_possible(wtype, cols) && llmos_kernel_ops()->tile_dot[wtype]) {
 		job.tile = llmos_kernel_ops()->tile_dot[wtype];
+		job.packed = true;
 		job.xt = &packed_traits;
 		job.x_row = (size_t)(cols / LLMOS_QK_X8) * sizeof(struct llmos_block_q8x8);
 	}

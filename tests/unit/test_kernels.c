@@ -610,8 +610,34 @@ static void test_tile_dot(void **state)
 }
 
 /*
+ * IQ4_NL in a batch as llama.cpp's tinyBLAS sums it: 8 float lanes, each the
+ * fused sum over blocks of d times a lane's 4 products, then halves, pairs.
+ */
+static float iq4_nl_batch_ref(int n, const struct block_iq4_nl *x, const struct block_q8_0 *y)
+{
+	float acc[8] = { 0 }, t[4];
+
+	for (int i = 0; i < n / 32; i++) {
+		float d = llmos_fp16_to_fp32(x[i].d) * llmos_fp16_to_fp32(y[i].d);
+
+		for (int l = 0; l < 8; l++) {
+			int sum = 0;
+
+			for (int k = 4 * l; k < 4 * l + 4; k++)
+				sum += llmos_iq4nl_values[k < 16 ? x[i].qs[k] & 0xf : x[i].qs[k - 16] >> 4] *
+				       y[i].qs[k];
+			acc[l] = fmaf(d, (float)sum, acc[l]);
+		}
+	}
+	for (int l = 0; l < 4; l++)
+		t[l] = acc[l] + acc[l + 4];
+	return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
+/*
  * Tile dots over plain activation rows: for every weight type with one at
- * this level, each token's sum equals the level's vec_dot bit for bit, for
+ * this level, each token's sum is llama.cpp's in a batch, bit for bit: the
+ * level's vec_dot, or for IQ4_NL the single-accumulator sum above; for
  * 1..LLMOS_TILE_TOKENS tokens and several lengths.
  */
 static void test_tile_dot_rows(void **state)
@@ -644,7 +670,10 @@ static void test_tile_dot_rows(void **state)
 			for (int nt = 1; nt <= LLMOS_TILE_TOKENS; nt++) {
 				tile(n, nt, got, 2, x, y, yrow);
 				for (int j = 0; j < nt; j++) {
-					wt->vec_dot(n, &want, x, y + j * yrow);
+					if (t == LLMOS_TYPE_IQ4_NL)
+						want = iq4_nl_batch_ref(n, x, (const void *)(y + j * yrow));
+					else
+						wt->vec_dot(n, &want, x, y + j * yrow);
 					if (got[2 * j] != want)
 						fail_msg("%s n=%d nt=%d token %d: tile %.9g, vec_dot %.9g",
 							 wt->name, n, nt, j, got[2 * j], want);
