@@ -107,22 +107,24 @@ static void vec_dot_q8_0_q8_0(int n, float *s, const void *vx, const void *vy)
 	q8_0_rows_tile(n, 1, s, 0, vx, vy, 0);
 }
 
-static void tile_q8_0_rows(int n, int nt, float *s, size_t s_stride, const void *vx,
-			   const void *vy, size_t y_stride)
+static void tile_q8_0_rows(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			   size_t x_stride, const void *vy, size_t y_stride)
 {
-	switch (nt) { /* each count its own unrolled loop */
-	case 1:
-		q8_0_rows_tile(n, 1, s, s_stride, vx, vy, y_stride);
-		break;
-	case 2:
-		q8_0_rows_tile(n, 2, s, s_stride, vx, vy, y_stride);
-		break;
-	case 3:
-		q8_0_rows_tile(n, 3, s, s_stride, vx, vy, y_stride);
-		break;
-	default:
-		q8_0_rows_tile(n, 4, s, s_stride, vx, vy, y_stride);
-		break;
+	for (int r = 0; r < nr; r++, vx = (const char *)vx + x_stride, s++) {
+		switch (nt) { /* each count its own unrolled loop */
+		case 1:
+			q8_0_rows_tile(n, 1, s, s_stride, vx, vy, y_stride);
+			break;
+		case 2:
+			q8_0_rows_tile(n, 2, s, s_stride, vx, vy, y_stride);
+			break;
+		case 3:
+			q8_0_rows_tile(n, 3, s, s_stride, vx, vy, y_stride);
+			break;
+		default:
+			q8_0_rows_tile(n, 4, s, s_stride, vx, vy, y_stride);
+			break;
+		}
 	}
 }
 
@@ -596,7 +598,7 @@ void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops)
 	t[LLMOS_TYPE_BF16].to_float = bf16_to_float;
 	t[LLMOS_TYPE_BF16].from_float = bf16_from_float;
 	t[LLMOS_TYPE_Q8_0].vec_dot = vec_dot_q8_0_q8_0;
-	ops->tile_dot_rows[LLMOS_TYPE_Q8_0] = tile_q8_0_rows;
+	ops->tile_rows[LLMOS_TYPE_Q8_0] = tile_q8_0_rows;
 	LLMOS_KQUANT_FILL(ops, _avx2);
 	t[LLMOS_TYPE_Q8_0].from_float = q8_0_from_float;
 	t[LLMOS_TYPE_Q8_1].vec_dot = vec_dot_q8_1_q8_0;

@@ -43,6 +43,16 @@ typedef void (*llmos_tile_dot_fn)(int n, int nt, float *s, size_t s_stride, cons
 				  const void *y, size_t y_stride);
 
 /*
+ * s[t * s_stride + r] = dot(weight row r, token t) for r < nr <=
+ * LLMOS_TILE_ROWS and t < nt <= LLMOS_TILE_TOKENS: weight rows x_stride
+ * bytes apart, the tokens' activation rows (in the weight type's
+ * vec_dot_type) y_stride bytes apart.
+ */
+#define LLMOS_TILE_ROWS 4
+typedef void (*llmos_tile_rows_fn)(int n, int nr, int nt, float *s, size_t s_stride, const void *x,
+				   size_t x_stride, const void *y, size_t y_stride);
+
+/*
  * struct llmos_kernel_ops - every kernel of one SIMD level.  The scalar
  * level fills all of it; higher levels start from a copy of the level below
  * and replace what they speed up.
@@ -58,12 +68,12 @@ struct llmos_kernel_ops {
 	/* weight type -> tile dot over packed activations (y: llmos_block_q8x8) */
 	llmos_tile_dot_fn tile_dot[LLMOS_TYPE_COUNT];
 	/*
-	 * weight type -> tile dot over the type's own vec_dot_type rows, for
+	 * weight type -> tile over the type's own vec_dot_type rows, for
 	 * batches of two or more tokens: each token's sum is what llama.cpp
 	 * computes in such a batch, which is vec_dot's sum for every type but
 	 * IQ4_NL (one accumulator where vec_dot keeps two).  Preferred.
 	 */
-	llmos_tile_dot_fn tile_dot_rows[LLMOS_TYPE_COUNT];
+	llmos_tile_rows_fn tile_rows[LLMOS_TYPE_COUNT];
 	/*
 	 * fp16 dot as llama.cpp sums it for a batch of two or more tokens (its
 	 * prompt-time GEMM, llamafile's tinyBLAS): one accumulator of
@@ -149,16 +159,27 @@ void llmos_iq4_nl_from_float(const float *x, void *dst, int64_t n);
 	void llmos_vec_dot_q5_0_q8_0##sfx(int n, float *s, const void *vx, const void *vy);       \
 	void llmos_vec_dot_q5_1_q8_1##sfx(int n, float *s, const void *vx, const void *vy);       \
 	void llmos_vec_dot_iq4_nl_q8_0##sfx(int n, float *s, const void *vx, const void *vy);     \
-	void llmos_tile_q4_K##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,      \
-				  const void *vy, size_t y_stride);                              \
-	void llmos_tile_q5_K##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,      \
-				  const void *vy, size_t y_stride);                              \
-	void llmos_tile_q6_K##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,      \
-				  const void *vy, size_t y_stride);                              \
-	void llmos_tile_iq4_nl##sfx(int n, int nt, float *s, size_t s_stride, const void *vx,    \
-				    const void *vy, size_t y_stride);
+	void llmos_tile_q2_K##sfx(int n, int nr, int nt, float *s, size_t s_stride,          \
+				  const void *vx, size_t x_stride, const void *vy, size_t y_stride);                              \
+	void llmos_tile_q3_K##sfx(int n, int nr, int nt, float *s, size_t s_stride,          \
+				  const void *vx, size_t x_stride, const void *vy, size_t y_stride);                              \
+	void llmos_tile_q4_K##sfx(int n, int nr, int nt, float *s, size_t s_stride,          \
+				  const void *vx, size_t x_stride, const void *vy, size_t y_stride);                              \
+	void llmos_tile_q5_K##sfx(int n, int nr, int nt, float *s, size_t s_stride,          \
+				  const void *vx, size_t x_stride, const void *vy, size_t y_stride);                              \
+	void llmos_tile_q6_K##sfx(int n, int nr, int nt, float *s, size_t s_stride,          \
+				  const void *vx, size_t x_stride, const void *vy, size_t y_stride);                              \
+	void llmos_tile_iq4_nl##sfx(int n, int nr, int nt, float *s, size_t s_stride,          \
+				  const void *vx, size_t x_stride, const void *vy, size_t y_stride);
 LLMOS_KQUANT_DECLS(_avx2)
 LLMOS_KQUANT_DECLS(_avx512)
+/* kquants_avx512.c only: 4 x 4 tiles of the one-scale 32-value block types */
+void llmos_tile4_q8_0_avx512(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			     size_t x_stride, const void *vy, size_t y_stride);
+void llmos_tile4_q5_0_avx512(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			     size_t x_stride, const void *vy, size_t y_stride);
+void llmos_tile4_iq4_nl_avx512(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			       size_t x_stride, const void *vy, size_t y_stride);
 
 /* Put one build of those kernels into a level's table. */
 #define LLMOS_KQUANT_FILL(ops, sfx)                                                         \
@@ -173,10 +194,12 @@ LLMOS_KQUANT_DECLS(_avx512)
 		kt_[LLMOS_TYPE_Q5_0].vec_dot = llmos_vec_dot_q5_0_q8_0##sfx;                 \
 		kt_[LLMOS_TYPE_Q5_1].vec_dot = llmos_vec_dot_q5_1_q8_1##sfx;                 \
 		kt_[LLMOS_TYPE_IQ4_NL].vec_dot = llmos_vec_dot_iq4_nl_q8_0##sfx;             \
-		(ops)->tile_dot_rows[LLMOS_TYPE_Q4_K] = llmos_tile_q4_K##sfx;                \
-		(ops)->tile_dot_rows[LLMOS_TYPE_Q5_K] = llmos_tile_q5_K##sfx;                \
-		(ops)->tile_dot_rows[LLMOS_TYPE_Q6_K] = llmos_tile_q6_K##sfx;                \
-		(ops)->tile_dot_rows[LLMOS_TYPE_IQ4_NL] = llmos_tile_iq4_nl##sfx;            \
+		(ops)->tile_rows[LLMOS_TYPE_Q2_K] = llmos_tile_q2_K##sfx;                \
+		(ops)->tile_rows[LLMOS_TYPE_Q3_K] = llmos_tile_q3_K##sfx;                \
+		(ops)->tile_rows[LLMOS_TYPE_Q4_K] = llmos_tile_q4_K##sfx;                \
+		(ops)->tile_rows[LLMOS_TYPE_Q5_K] = llmos_tile_q5_K##sfx;                \
+		(ops)->tile_rows[LLMOS_TYPE_Q6_K] = llmos_tile_q6_K##sfx;                \
+		(ops)->tile_rows[LLMOS_TYPE_IQ4_NL] = llmos_tile_iq4_nl##sfx;            \
 	} while (0)
 /* The portable tile dot for weight type t (tests), or NULL. */
 llmos_tile_dot_fn llmos_tile_dot_scalar(enum llmos_type t);

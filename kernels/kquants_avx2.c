@@ -173,13 +173,19 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 	}
 }
 
-/* Dispatch on nt so each token count gets its own unrolled loop. */
-#define TILE_BY_COUNT(call)                  \
-	switch (nt) {                        \
-	case 1: call(1); break;              \
-	case 2: call(2); break;              \
-	case 3: call(3); break;              \
-	default: call(4); break;             \
+/*
+ * A tile of nr rows: one row at a time (the row's unpacking is what the
+ * tokens share), dispatched on nt so each token count gets its own
+ * unrolled loop.
+ */
+#define TILE_BY_COUNT(call)                                                      \
+	for (int r = 0; r < nr; r++, vx = (const char *)vx + x_stride, s++) {    \
+		switch (nt) {                                                    \
+		case 1: call(1); break;                                          \
+		case 2: call(2); break;                                          \
+		case 3: call(3); break;                                          \
+		default: call(4); break;                                         \
+		}                                                                \
 	}
 
 #define Q4_K_TILE(k)                                                                        \
@@ -203,14 +209,14 @@ void KQ(llmos_vec_dot_q5_K_q8_K)(int n, float *s, const void *vx, const void *vy
 	Q5_K_TILE(1);
 }
 
-void KQ(llmos_tile_q4_K)(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
-			  size_t y_stride)
+void KQ(llmos_tile_q4_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			 size_t x_stride, const void *vy, size_t y_stride)
 {
 	TILE_BY_COUNT(Q4_K_TILE)
 }
 
-void KQ(llmos_tile_q5_K)(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
-			  size_t y_stride)
+void KQ(llmos_tile_q5_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			 size_t x_stride, const void *vy, size_t y_stride)
 {
 	TILE_BY_COUNT(Q5_K_TILE)
 }
@@ -304,8 +310,8 @@ void KQ(llmos_vec_dot_q6_K_q8_K)(int n, float *s, const void *vx, const void *vy
 	Q6_K_TILE(1);
 }
 
-void KQ(llmos_tile_q6_K)(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
-			  size_t y_stride)
+void KQ(llmos_tile_q6_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			 size_t x_stride, const void *vy, size_t y_stride)
 {
 	TILE_BY_COUNT(Q6_K_TILE)
 }
@@ -452,11 +458,119 @@ iq4_nl_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void
 
 #define IQ4_NL_TILE(k) iq4_nl_tile(n, k, s, s_stride, vx, vy, y_stride)
 
-void KQ(llmos_tile_iq4_nl)(int n, int nt, float *s, size_t s_stride, const void *vx,
-			   const void *vy, size_t y_stride)
+void KQ(llmos_tile_iq4_nl)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			 size_t x_stride, const void *vy, size_t y_stride)
 {
 	TILE_BY_COUNT(IQ4_NL_TILE)
 }
+
+#ifdef __AVX512VNNI__
+/*
+ * The 32-value block types with one scale per block (Q8_0, Q5_0, IQ4_NL)
+ * sum each (row, token) in one 8-lane chain in llama.cpp's batches.  With
+ * AVX-512's 32 registers a tile of 4 rows x 4 tokens keeps its 16 chains
+ * in registers; each block of each row is loaded and made signed bytes
+ * once for 4 tokens, each token's block once for 4 rows.  The weights'
+ * signs go to the activations through mask registers (VPSIGNB has no
+ * EVEX form), then VPDPBUSD forms the same four-product lane sums as
+ * vec_dot.  Built for the AVX-512 level only (kquants_avx512.c).
+ */
+static inline __m256i q8_0_block(const void *row, int b)
+{
+	return _mm256_loadu_si256((const __m256i *)((const struct block_q8_0 *)row)[b].qs);
+}
+
+static inline __m256i q5_0_block(const void *row, int b)
+{
+	const struct block_q5_0 *x = (const struct block_q5_0 *)row + b;
+
+	return _mm256_sub_epi8(_mm256_or_si256(nibbles32(x->qs), fifth_bits(x->qh)),
+			       _mm256_set1_epi8(16));
+}
+
+static inline __m256i iq4_nl_block(const void *row, int b)
+{
+	const __m256i values = _mm256_broadcastsi128_si256(
+		_mm_loadu_si128((const __m128i *)llmos_iq4nl_values));
+
+	return _mm256_shuffle_epi8(values, nibbles32(((const struct block_iq4_nl *)row)[b].qs));
+}
+
+/* The fp16 scale of block b of a row whose blocks are size bytes, d first. */
+static inline float block_scale(const void *row, size_t size, int b)
+{
+	llmos_fp16 d;
+
+	memcpy(&d, (const char *)row + (size_t)b * size, sizeof(d));
+	return h2f(d);
+}
+
+static inline __attribute__((always_inline)) void
+chain_tile(int n, int nr, int nt, float *s, size_t s_stride, const void *vx, size_t x_stride,
+	   const void *vy, size_t y_stride, __m256i (*block)(const void *, int), size_t size)
+{
+	__m256 acc[LLMOS_TILE_TOKENS][LLMOS_TILE_ROWS];
+
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+#pragma GCC unroll 4
+		for (int r = 0; r < nr; r++)
+			acc[t][r] = _mm256_setzero_ps();
+	for (int b = 0; b < n / 32; b++) {
+		__m256i aw[LLMOS_TILE_ROWS] = { 0 };
+		__mmask32 neg[LLMOS_TILE_ROWS] = { 0 };
+		float dw[LLMOS_TILE_ROWS] = { 0 };
+
+#pragma GCC unroll 4
+		for (int r = 0; r < nr; r++) {
+			const void *row = (const char *)vx + r * x_stride;
+			__m256i w = block(row, b);
+
+			aw[r] = _mm256_abs_epi8(w);
+			neg[r] = _mm256_movepi8_mask(w);
+			dw[r] = block_scale(row, size, b);
+		}
+#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++) {
+			const struct block_q8_0 *y =
+				(const struct block_q8_0 *)((const char *)vy + t * y_stride) + b;
+			__m256i a = _mm256_loadu_si256((const __m256i *)y->qs);
+			float dy = h2f(y->d);
+
+#pragma GCC unroll 4
+			for (int r = 0; r < nr; r++) {
+				__m256i sa = _mm256_mask_sub_epi8(a, neg[r], _mm256_setzero_si256(), a);
+				__m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw[r], sa);
+
+				acc[t][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw[r] * dy),
+							    _mm256_cvtepi32_ps(p), acc[t][r]);
+			}
+		}
+	}
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+#pragma GCC unroll 4
+		for (int r = 0; r < nr; r++)
+			s[t * s_stride + r] = hsum_ps(acc[t][r]);
+}
+
+/* Full 4 x 4 tiles get their own fully unrolled loop; edges take the general one. */
+#define CHAIN_TILE_FN(name, block, xtype)                                                     \
+	void KQ(name)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,       \
+		      size_t x_stride, const void *vy, size_t y_stride)                       \
+	{                                                                                     \
+		if (nr == LLMOS_TILE_ROWS && nt == LLMOS_TILE_TOKENS)                         \
+			chain_tile(n, LLMOS_TILE_ROWS, LLMOS_TILE_TOKENS, s, s_stride, vx,    \
+				   x_stride, vy, y_stride, block, sizeof(xtype));             \
+		else                                                                          \
+			chain_tile(n, nr, nt, s, s_stride, vx, x_stride, vy, y_stride, block, \
+				   sizeof(xtype));                                            \
+	}
+
+CHAIN_TILE_FN(llmos_tile4_q8_0, q8_0_block, struct block_q8_0)
+CHAIN_TILE_FN(llmos_tile4_q5_0, q5_0_block, struct block_q5_0)
+CHAIN_TILE_FN(llmos_tile4_iq4_nl, iq4_nl_block, struct block_iq4_nl)
+#endif /* __AVX512VNNI__ */
 
 /* Q2_K and Q3_K: the 2-bit fields of bit pair j of a 32-byte group, 0..3. */
 static inline __m256i pair_bits(__m256i q, int j)
@@ -470,40 +584,76 @@ static inline __m256i two_scales(int lo, int hi)
 	return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
 }
 
-void KQ(llmos_vec_dot_q2_K_q8_K)(int n, float *s, const void *vx, const void *vy)
+/* Q2_K: one row against nt tokens; each token's float steps those of vec_dot (nt = 1). */
+static inline __attribute__((always_inline)) void
+q2_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
+	  size_t y_stride)
 {
 	const struct block_q2_K *x = vx;
-	const struct block_q8_K *y = vy;
-	__m256 acc = _mm256_setzero_ps();
+	__m256 acc[LLMOS_TILE_TOKENS];
 
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		acc[t] = _mm256_setzero_ps();
 	for (int i = 0; i < n / QK_K; i++) {
 		const uint8_t *sc = x[i].scales;
-		__m256i sumi = _mm256_setzero_si256();
+		__m256i sumi[LLMOS_TILE_TOKENS];
+		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 		__m256i m16 = _mm256_cvtepu8_epi16(_mm_srli_epi16(
 			_mm_and_si128(_mm_loadu_si128((const __m128i *)sc), _mm_set1_epi8((char)0xf0)), 4));
-		__m256i mb = _mm256_madd_epi16(m16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(-y[i].d * h2f(x[i].dmin)), _mm256_cvtepi32_ps(mb),
-				      acc);
-
+#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++) {
+			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
+			sumi[t] = _mm256_setzero_si256();
+			/* ggml adds the mins first, in the same 8-lane accumulator */
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(-y[t]->d * h2f(x[i].dmin)),
+						 _mm256_cvtepi32_ps(_mm256_madd_epi16(m16,
+							_mm256_loadu_si256((const __m256i *)y[t]->bsums))),
+						 acc[t]);
+		}
 #pragma GCC unroll 2
 		for (int h = 0; h < 2; h++) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
 
 #pragma GCC unroll 4
 			for (int j = 0; j < 4; j++) {
-				const int8_t *q8 = y[i].qs + 128 * h + 32 * j;
 				int k = 8 * h + 2 * j;
-				__m256i p = _mm256_maddubs_epi16(pair_bits(q, j),
-								 _mm256_loadu_si256((const __m256i *)q8));
+				__m256i bits = pair_bits(q, j);
+				__m256i scl = two_scales(sc[k] & 0xf, sc[k + 1] & 0xf);
 
-				sumi = madd_acc(sumi, p, two_scales(sc[k] & 0xf, sc[k + 1] & 0xf));
+#pragma GCC unroll 4
+				for (int t = 0; t < nt; t++) {
+					const int8_t *q8 = y[t]->qs + 128 * h + 32 * j;
+
+					sumi[t] = madd_acc(sumi[t], _mm256_maddubs_epi16(bits,
+							   _mm256_loadu_si256((const __m256i *)q8)), scl);
+				}
 			}
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)),
-				      _mm256_cvtepi32_ps(sumi), acc);
+#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++)
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y[t]->d * h2f(x[i].d)),
+						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
 	}
-	*s = hsum_ps(acc);
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		s[t * s_stride] = hsum_ps(acc[t]);
+}
+
+#define Q2_K_TILE(k) q2_K_tile(n, k, s, s_stride, vx, vy, y_stride)
+
+void KQ(llmos_vec_dot_q2_K_q8_K)(int n, float *s, const void *vx, const void *vy)
+{
+	size_t s_stride = 0, y_stride = 0;
+
+	Q2_K_TILE(1);
+}
+
+void KQ(llmos_tile_q2_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			 size_t x_stride, const void *vy, size_t y_stride)
+{
+	TILE_BY_COUNT(Q2_K_TILE)
 }
 
 /* The 16 Q3_K scales (minus 32) as int16 lanes, unpacked in registers. */
@@ -522,19 +672,32 @@ static inline __m256i q3_scales16(const uint8_t *packed)
 						 _mm_set1_epi8(32)));
 }
 
-/* Q3_K: the 2-bit field minus 4 where the hmask bit is clear. */
-void KQ(llmos_vec_dot_q3_K_q8_K)(int n, float *s, const void *vx, const void *vy)
+/*
+ * Q3_K: the 2-bit field minus 4 where the hmask bit is clear.  One row
+ * against nt tokens; each token's float steps those of vec_dot (nt = 1).
+ */
+static inline __attribute__((always_inline)) void
+q3_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
+	  size_t y_stride)
 {
 	const struct block_q3_K *x = vx;
-	const struct block_q8_K *y = vy;
 	const __m256i four = _mm256_set1_epi8(4);
-	__m256 acc = _mm256_setzero_ps();
+	__m256 acc[LLMOS_TILE_TOKENS];
 
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		acc[t] = _mm256_setzero_ps();
 	for (int i = 0; i < n / QK_K; i++) {
 		__m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
 		__m256i all = q3_scales16(x[i].scales);
-		__m256i sumi = _mm256_setzero_si256();
+		__m256i sumi[LLMOS_TILE_TOKENS];
+		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 
+#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++) {
+			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
+			sumi[t] = _mm256_setzero_si256();
+		}
 #pragma GCC unroll 2
 		for (int h = 0; h < 2; h++) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
@@ -542,20 +705,44 @@ void KQ(llmos_vec_dot_q3_K_q8_K)(int n, float *s, const void *vx, const void *vy
 
 #pragma GCC unroll 4
 			for (int j = 0; j < 4; j++) {
-				__m256i a = _mm256_loadu_si256(
-					(const __m256i *)(y[i].qs + 128 * h + 32 * j));
 				__m256i bit = _mm256_set1_epi8((char)(1 << (4 * h + j)));
 				__m256i off = _mm256_and_si256(
 					_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), _mm256_setzero_si256()),
 					four);
-				__m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(pair_bits(q, j), a),
-							     _mm256_maddubs_epi16(off, a));
+				__m256i bits = pair_bits(q, j), scl = pair_lanes(half, j);
 
-				sumi = madd_acc(sumi, p, pair_lanes(half, j));
+#pragma GCC unroll 4
+				for (int t = 0; t < nt; t++) {
+					__m256i a = _mm256_loadu_si256(
+						(const __m256i *)(y[t]->qs + 128 * h + 32 * j));
+					__m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(bits, a),
+								     _mm256_maddubs_epi16(off, a));
+
+					sumi[t] = madd_acc(sumi[t], p, scl);
+				}
 			}
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
-				      _mm256_cvtepi32_ps(sumi), acc);
+#pragma GCC unroll 4
+		for (int t = 0; t < nt; t++)
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[t]->d),
+						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
 	}
-	*s = hsum_ps(acc);
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		s[t * s_stride] = hsum_ps(acc[t]);
+}
+
+#define Q3_K_TILE(k) q3_K_tile(n, k, s, s_stride, vx, vy, y_stride)
+
+void KQ(llmos_vec_dot_q3_K_q8_K)(int n, float *s, const void *vx, const void *vy)
+{
+	size_t s_stride = 0, y_stride = 0;
+
+	Q3_K_TILE(1);
+}
+
+void KQ(llmos_tile_q3_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
+			 size_t x_stride, const void *vy, size_t y_stride)
+{
+	TILE_BY_COUNT(Q3_K_TILE)
 }

@@ -7,12 +7,13 @@
  * weight row is dotted with every token of the block while it is in cache,
  * so prefill reads the weights once per TOKEN_BLOCK tokens.
  *
- * Where the SIMD level has a tile dot for the weight type, each call dots
- * one row with up to LLMOS_TILE_TOKENS tokens, unpacking the row's quants
- * once for them all: over the activations as converted (tile_dot_rows,
- * which sums as llama.cpp does in a batch; one token takes vec_dot), or,
- * for Q4_0 with AVX-512 and rows of whole groups of 256, over activations
- * packed as llmos_block_q8x8.
+ * Where the SIMD level has a tile for the weight type, prefill goes by
+ * tiles instead: tile_rows dots up to LLMOS_TILE_ROWS rows with up to
+ * LLMOS_TILE_TOKENS tokens of the converted activations, unpacking each
+ * row's quants once for all the tokens, and sums as llama.cpp does in a
+ * batch (one token takes vec_dot, as in llama.cpp); for Q4_0 with AVX-512
+ * and rows of whole groups of 256, tile_dot does one row against
+ * activations packed as llmos_block_q8x8.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,8 +31,8 @@
 struct matmul_job {
 	const struct llmos_type_traits *wt;  /* weight type */
 	const struct llmos_type_traits *xt;  /* vec_dot_type, or packed_traits */
-	llmos_tile_dot_fn tile;              /* NULL: vec_dot per row and token */
-	bool packed;                         /* tile takes llmos_block_q8x8 */
+	llmos_tile_dot_fn tile;              /* over packed activations, or NULL */
+	llmos_tile_rows_fn tile_rows;        /* over converted activations, or NULL */
 	float *out;
 	const char *w;
 	const char *x;       /* activations in vec_dot_type */
@@ -102,10 +103,20 @@ static void run_chunk_tiled(const struct matmul_job *job, int64_t r0, int64_t r1
 	for (int t = t0; t < t1; t += LLMOS_TILE_TOKENS) {
 		int nt = t1 - t < LLMOS_TILE_TOKENS ? t1 - t : LLMOS_TILE_TOKENS;
 		const char *x = job->x + t * job->x_row;
+		float *out = &job->out[t * job->rows];
 
+		if (job->tile_rows) {
+			for (int64_t r = r0; r < r1; r += LLMOS_TILE_ROWS) {
+				int nr = r1 - r < LLMOS_TILE_ROWS ? (int)(r1 - r) : LLMOS_TILE_ROWS;
+
+				job->tile_rows(job->cols, nr, nt, out + r, (size_t)job->rows,
+					       job->w + r * job->w_row, job->w_row, x, job->x_row);
+			}
+			continue;
+		}
 		for (int64_t r = r0; r < r1; r++)
-			job->tile(job->cols, nt, &job->out[t * job->rows + r], (size_t)job->rows,
-				  job->w + r * job->w_row, x, job->x_row);
+			job->tile(job->cols, nt, out + r, (size_t)job->rows, job->w + r * job->w_row, x,
+				  job->x_row);
 	}
 }
 
@@ -114,7 +125,8 @@ static void run_rows(const struct matmul_job *job, int64_t r0, int64_t r1, int t
 {
 	llmos_vec_dot_fn dot = job->wt->vec_dot;
 
-	if (job->tile && (job->packed || job->n_tokens > 1)) {
+	/* one token takes vec_dot: llama.cpp sums a batch and a token differently */
+	if (job->tile || (job->tile_rows && job->n_tokens > 1)) {
 		run_chunk_tiled(job, r0, r1, t0, t1);
 		return;
 	}
@@ -220,11 +232,10 @@ int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_
 		.n_tokens = n_tokens,
 		.row_block = ROW_BLOCK,
 	};
-	if (llmos_kernel_ops()->tile_dot_rows[wtype]) {
-		job.tile = llmos_kernel_ops()->tile_dot_rows[wtype];
+	if (llmos_kernel_ops()->tile_rows[wtype]) {
+		job.tile_rows = llmos_kernel_ops()->tile_rows[wtype];
 	} else if (tile_possible(wtype, cols) && llmos_kernel_ops()->tile_dot[wtype]) {
 		job.tile = llmos_kernel_ops()->tile_dot[wtype];
-		job.packed = true;
 		job.xt = &packed_traits;
 		job.x_row = (size_t)(cols / LLMOS_QK_X8) * sizeof(struct llmos_block_q8x8);
 	}

@@ -635,18 +635,18 @@ static float iq4_nl_batch_ref(int n, const struct block_iq4_nl *x, const struct 
 }
 
 /*
- * Tile dots over plain activation rows: for every weight type with one at
- * this level, each token's sum is llama.cpp's in a batch, bit for bit: the
+ * Tiles over plain activation rows: for every weight type with one at this
+ * level, each (row, token) sum is llama.cpp's in a batch, bit for bit: the
  * level's vec_dot, or for IQ4_NL the single-accumulator sum above; for
- * 1..LLMOS_TILE_TOKENS tokens and several lengths.
+ * 1..LLMOS_TILE_ROWS rows, 1..LLMOS_TILE_TOKENS tokens and several lengths.
  */
-static void test_tile_dot_rows(void **state)
+static void test_tile_rows(void **state)
 {
 	static const int sizes[] = { 256, 768, 2304, 4096 };
 
 	use_level(state);
 	for (int t = 0; t < LLMOS_TYPE_COUNT; t++) {
-		llmos_tile_dot_fn tile = llmos_kernel_ops()->tile_dot_rows[t];
+		llmos_tile_rows_fn tile = llmos_kernel_ops()->tile_rows[t];
 		const struct llmos_type_traits *wt = llmos_type_traits((enum llmos_type)t);
 
 		if (!tile)
@@ -654,29 +654,39 @@ static void test_tile_dot_rows(void **state)
 		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 			int n = sizes[k];
 			const struct llmos_type_traits *yt = llmos_type_traits(wt->vec_dot_type);
+			size_t xrow = llmos_row_size((enum llmos_type)t, n);
 			size_t yrow = llmos_row_size(wt->vec_dot_type, n);
-			float *f = malloc((size_t)n * sizeof(float)), got[2 * LLMOS_TILE_TOKENS], want;
-			void *x = malloc(llmos_row_size((enum llmos_type)t, n));
-			char *y = malloc(yrow * LLMOS_TILE_TOKENS);
+			float *f = malloc((size_t)n * sizeof(float)), want;
+			float got[LLMOS_TILE_TOKENS][LLMOS_TILE_ROWS + 1];
+			char *x = malloc(xrow * LLMOS_TILE_ROWS), *y = malloc(yrow * LLMOS_TILE_TOKENS);
 
-			for (int i = 0; i < n; i++)
-				f[i] = rng_float() * 0.1f;
-			wt->from_float(f, x, n);
+			for (int r = 0; r < LLMOS_TILE_ROWS; r++) {
+				for (int i = 0; i < n; i++)
+					f[i] = rng_float() * 0.1f * (r + 1);
+				wt->from_float(f, x + r * xrow, n);
+			}
 			for (int j = 0; j < LLMOS_TILE_TOKENS; j++) {
 				for (int i = 0; i < n; i++)
 					f[i] = rng_float() * (j + 1);
 				yt->from_float(f, y + j * yrow, n);
 			}
-			for (int nt = 1; nt <= LLMOS_TILE_TOKENS; nt++) {
-				tile(n, nt, got, 2, x, y, yrow);
-				for (int j = 0; j < nt; j++) {
-					if (t == LLMOS_TYPE_IQ4_NL)
-						want = iq4_nl_batch_ref(n, x, (const void *)(y + j * yrow));
-					else
-						wt->vec_dot(n, &want, x, y + j * yrow);
-					if (got[2 * j] != want)
-						fail_msg("%s n=%d nt=%d token %d: tile %.9g, vec_dot %.9g",
-							 wt->name, n, nt, j, got[2 * j], want);
+			for (int nr = 1; nr <= LLMOS_TILE_ROWS; nr++) {
+				for (int nt = 1; nt <= LLMOS_TILE_TOKENS; nt++) {
+					tile(n, nr, nt, &got[0][0], LLMOS_TILE_ROWS + 1, x, xrow, y, yrow);
+					for (int r = 0; r < nr; r++) {
+						for (int j = 0; j < nt; j++) {
+							const char *xr = x + r * xrow, *yj = y + j * yrow;
+
+							if (t == LLMOS_TYPE_IQ4_NL)
+								want = iq4_nl_batch_ref(n, (const void *)xr,
+											(const void *)yj);
+							else
+								wt->vec_dot(n, &want, xr, yj);
+							if (got[j][r] != want)
+								fail_msg("%s n=%d %dx%d row %d token %d: tile %.9g, want %.9g",
+									 wt->name, n, nr, nt, r, j, got[j][r], want);
+						}
+					}
 				}
 			}
 			free(f);
@@ -858,7 +868,7 @@ int main(void)
 		PER_LEVEL(test_vec_dot_exact),
 		PER_LEVEL(test_vec_dot_q8_extremes),
 		PER_LEVEL(test_tile_dot),
-		PER_LEVEL(test_tile_dot_rows),
+		PER_LEVEL(test_tile_rows),
 		cmocka_unit_test(test_pack_q8x8),
 		PER_LEVEL(test_float_kernels),
 		PER_LEVEL(test_float_kernels_known),

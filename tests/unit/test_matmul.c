@@ -97,7 +97,7 @@ static float direct_dot(const struct problem *p, const void *wrow, const void *x
 	struct llmos_block_q8x8 *packed;
 	float s;
 
-	if (llmos_kernel_ops()->tile_dot_rows[p->type] || !tile || p->cols % LLMOS_QK_X8) {
+	if (llmos_kernel_ops()->tile_rows[p->type] || !tile || p->cols % LLMOS_QK_X8) {
 		llmos_type_traits(p->type)->vec_dot((int)p->cols, &s, wrow, xq);
 		return s;
 	}
