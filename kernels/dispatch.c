@@ -216,12 +216,12 @@ float llmos_vec_dot_f32(const float *x, const float *y, int n)
 	return llmos_kernel_ops()->vec_dot_f32(x, y, n);
 }
 
-float llmos_dot_f16_batch(int n, const llmos_fp16 *x, const llmos_fp16 *y, uint32_t n_tokens)
+float llmos_dot_f16_batch(int n, const llmos_fp16 *x, const llmos_fp16 *y, bool batch)
 {
 	const struct llmos_kernel_ops *ops = llmos_kernel_ops();
 	float r;
 
-	if (n_tokens >= 2 && ops->dot_f16_gemm && n % ops->gemm_lanes == 0)
+	if (batch && ops->dot_f16_gemm && n % ops->gemm_lanes == 0)
 		ops->dot_f16_gemm(n, &r, x, y);
 	else
 		ops->traits[LLMOS_TYPE_F16].vec_dot(n, &r, x, y);

@@ -11,6 +11,7 @@
 #define LLMOS_KERNELS_H
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -194,10 +195,10 @@ void llmos_vec_add(float *y, const float *x, int n);       /* y += x */
 void llmos_vec_mad(float *y, const float *x, float a, int n); /* y += a * x */
 float llmos_vec_dot_f32(const float *x, const float *y, int n);
 /*
- * fp16 dot of n values as llama.cpp sums it inside a batch of n_tokens:
- * for two or more, as its prompt-time GEMM (llamafile's tinyBLAS) does
- * where the level has one and n suits it; else as its vec_dot.
+ * fp16 dot of n values as llama.cpp sums it: in a batch (of two or more
+ * tokens), as its prompt-time GEMM (llamafile's tinyBLAS) does where the
+ * level has one and n suits it; else as its vec_dot.
  */
-float llmos_dot_f16_batch(int n, const llmos_fp16 *x, const llmos_fp16 *y, uint32_t n_tokens);
+float llmos_dot_f16_batch(int n, const llmos_fp16 *x, const llmos_fp16 *y, bool batch);
 
 #endif /* LLMOS_KERNELS_H */

@@ -18,7 +18,7 @@ static int mm(struct llmos_session *s, float *out, const struct llmos_weight *w,
 	      uint32_t n)
 {
 	return llmos_matmul(s->pool, out, w->data, w->type, w->rows, w->cols, x, (int)n,
-			    s->mm_scratch);
+			    s->mm_batch, s->mm_scratch);
 }
 
 static void embed(struct llmos_session *s, const int32_t *ids, uint32_t n)
@@ -153,13 +153,13 @@ struct attn_job {
 /*
  * The KV length ggml uses for a batch ending at position end: the cells in
  * use rounded up to 32 (llama.cpp's padding without flash attention), at
- * least 32, at most the cache.
+ * least 32, at most the cache (whose cells are n_ctx rounded up to 32).
  */
 static uint32_t kv_extent(const struct llmos_session *s, uint32_t end)
 {
 	uint32_t padded = (end + 31) & ~31u;
 
-	return padded < s->n_ctx ? padded : s->n_ctx;
+	return padded < s->n_kv ? padded : s->n_kv;
 }
 
 static void attend(struct llmos_session *s, int layer, uint32_t t, int h, uint32_t n_tokens,
@@ -168,9 +168,9 @@ static void attend(struct llmos_session *s, int layer, uint32_t t, int h, uint32
 	const struct llmos_hparams *hp = &s->m->hp;
 	int hd = hp->head_dim, kv_dim = hp->n_kv_heads * hd, q_dim = hp->n_heads * hd;
 	int kvh = h / (hp->n_heads / hp->n_kv_heads), d;
-	const llmos_fp16 *keys = s->key_cache + (size_t)layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
+	const llmos_fp16 *keys = s->key_cache + (size_t)layer * s->n_kv * kv_dim + (size_t)kvh * hd;
 	const llmos_fp16 *vals = s->value_cache + ((size_t)layer * kv_dim + (size_t)kvh * hd) *
-							  s->n_ctx;
+							  s->n_kv;
 	const llmos_fp16 *q = s->q16 + (size_t)t * q_dim + (size_t)h * hd;
 	float *out = s->att + (size_t)t * q_dim + (size_t)h * hd;
 	float scale = s->m->arch->scale_q ? 1.0f : hp->attn_scale;
@@ -181,7 +181,7 @@ static void attend(struct llmos_session *s, int layer, uint32_t t, int h, uint32
 	from = first & ~63u;
 	n = kv_end - from;
 	for (j = first; j <= last; j++)
-		scores[j - from] = llmos_dot_f16_batch(hd, keys + (size_t)j * kv_dim, q, n_tokens);
+		scores[j - from] = llmos_dot_f16_batch(hd, keys + (size_t)j * kv_dim, q, s->in_batch);
 	/* ggml caps q.k, then scales it inside its softmax, then masks */
 	if (hp->attn_softcap > 0.0f)
 		softcap(scores + (first - from), last + 1 - first, hp->attn_softcap);
@@ -194,7 +194,8 @@ static void attend(struct llmos_session *s, int layer, uint32_t t, int h, uint32
 	llmos_softmax(scores, (int)n);
 	llmos_type_traits(LLMOS_TYPE_F16)->from_float(scores, probs, n);
 	for (d = 0; d < hd; d++)
-		out[d] = llmos_dot_f16_batch((int)n, vals + (size_t)d * s->n_ctx + from, probs, n_tokens);
+		out[d] = llmos_dot_f16_batch((int)n, vals + (size_t)d * s->n_kv + from, probs,
+					     s->in_batch);
 }
 
 static void attn_worker(void *arg, int ith, int nth)
@@ -202,8 +203,8 @@ static void attn_worker(void *arg, int ith, int nth)
 	struct attn_job *job = arg;
 	struct llmos_session *s = job->s;
 	uint32_t n_heads = s->m->hp.n_heads, i;
-	float *scores = s->scores + (size_t)ith * s->n_ctx;
-	llmos_fp16 *probs = s->probs16 + (size_t)ith * s->n_ctx;
+	float *scores = s->scores + (size_t)ith * s->n_kv;
+	llmos_fp16 *probs = s->probs16 + (size_t)ith * s->n_kv;
 
 	for (i = ith; i < job->n * n_heads; i += nth)
 		attend(s, job->layer, i / n_heads, (int)(i % n_heads), job->n, scores, probs);
@@ -245,8 +246,8 @@ static void store_qkv(struct llmos_session *s, int l, uint32_t n)
 	const struct llmos_hparams *hp = &s->m->hp;
 	int q_dim = hp->n_heads * hp->head_dim, kv_dim = hp->n_kv_heads * hp->head_dim;
 	llmos_from_float_fn to_f16 = llmos_type_traits(LLMOS_TYPE_F16)->from_float;
-	llmos_fp16 *keys = s->key_cache + ((size_t)l * s->n_ctx + s->pos) * kv_dim;
-	llmos_fp16 *vals = s->value_cache + (size_t)l * kv_dim * s->n_ctx + s->pos;
+	llmos_fp16 *keys = s->key_cache + ((size_t)l * s->n_kv + s->pos) * kv_dim;
+	llmos_fp16 *vals = s->value_cache + (size_t)l * kv_dim * s->n_kv + s->pos;
 
 	if (s->m->arch->scale_q)
 		for (size_t i = 0; i < (size_t)n * q_dim; i++)
@@ -256,7 +257,7 @@ static void store_qkv(struct llmos_session *s, int l, uint32_t n)
 	to_f16(s->v, s->v16, (int64_t)n * kv_dim);
 	for (uint32_t t = 0; t < n; t++)
 		for (int d = 0; d < kv_dim; d++)
-			vals[(size_t)d * s->n_ctx + t] = s->v16[(size_t)t * kv_dim + d];
+			vals[(size_t)d * s->n_kv + t] = s->v16[(size_t)t * kv_dim + d];
 }
 
 static int attention_block(struct llmos_session *s, int l, uint32_t n)
@@ -348,13 +349,29 @@ int llmos_forward(struct llmos_session *s, const int32_t *ids, uint32_t n, int a
 {
 	int l, ret;
 
+	int last = s->m->hp.n_layers - 1;
+	uint32_t rows = n;
+
 	embed(s, ids, n);
-	for (l = 0; l < s->m->hp.n_layers; l++) {
+	s->mm_batch = s->in_batch;
+	for (l = 0; l <= last; l++) {
 		/* A safe point: a more urgent client may take the slot here. */
 		if (l && (ret = llmos_sched_yield_if_preempted(s->sched)))
 			return ret;
-		if ((ret = attention_block(s, l, n)) || (ret = ffn_block(s, l, n)))
+		if ((ret = attention_block(s, l, n)))
+			return ret;
+		/*
+		 * As llama.cpp: past the last attention only the rows whose logits
+		 * are wanted go on, summed as a batch only if there are several.
+		 */
+		if (l == last && !all_logits) {
+			memmove(s->x, s->x + (size_t)(n - 1) * s->m->hp.dim,
+				(size_t)s->m->hp.dim * sizeof(float));
+			rows = 1;
+			s->mm_batch = false;
+		}
+		if ((ret = ffn_block(s, l, rows)))
 			return ret;
 	}
-	return compute_logits(s, n, all_logits, logits_row);
+	return compute_logits(s, rows, all_logits, logits_row);
 }

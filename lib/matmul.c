@@ -11,7 +11,7 @@
  * tiles instead: tile_rows dots up to LLMOS_TILE_ROWS rows with up to
  * LLMOS_TILE_TOKENS tokens of the converted activations, unpacking each
  * row's quants once for all the tokens, and sums as llama.cpp does in a
- * batch (one token takes vec_dot, as in llama.cpp); for Q4_0 with AVX-512
+ * batch (a single token, vec_dot's order, as in llama.cpp); for Q4_0 with AVX-512
  * and rows of whole groups of 256, tile_dot does one row against
  * activations packed as llmos_block_q8x8.
  */
@@ -33,6 +33,7 @@ struct matmul_job {
 	const struct llmos_type_traits *xt;  /* vec_dot_type, or packed_traits */
 	llmos_tile_dot_fn tile;              /* over packed activations, or NULL */
 	llmos_tile_rows_fn tile_rows;        /* over converted activations, or NULL */
+	bool batch;                          /* llama.cpp's batch order: tile_rows */
 	float *out;
 	const char *w;
 	const char *x;       /* activations in vec_dot_type */
@@ -126,7 +127,7 @@ static void run_rows(const struct matmul_job *job, int64_t r0, int64_t r1, int t
 	llmos_vec_dot_fn dot = job->wt->vec_dot;
 
 	/* one token takes vec_dot: llama.cpp sums a batch and a token differently */
-	if (job->tile || (job->tile_rows && job->n_tokens > 1)) {
+	if (job->tile || (job->tile_rows && job->batch)) {
 		run_chunk_tiled(job, r0, r1, t0, t1);
 		return;
 	}
@@ -211,7 +212,8 @@ static void convert_activations(struct llmos_pool *pool, struct matmul_job *job,
 }
 
 int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_type wtype,
-		 int64_t rows, int64_t cols, const float *x, int n_tokens, void *scratch)
+		 int64_t rows, int64_t cols, const float *x, int n_tokens, bool batch,
+		 void *scratch)
 {
 	const struct llmos_type_traits *wt = llmos_type_traits(wtype);
 	int err = check_args(wt, rows, cols, n_tokens);
@@ -230,6 +232,7 @@ int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_
 		.rows = rows,
 		.cols = (int)cols,
 		.n_tokens = n_tokens,
+		.batch = batch,
 		.row_block = ROW_BLOCK,
 	};
 	if (llmos_kernel_ops()->tile_rows[wtype]) {

@@ -62,7 +62,7 @@ static size_t fused_width(const struct llmos_model *m)
 static int alloc_buffers(struct llmos_session *s)
 {
 	const struct llmos_hparams *hp = &s->m->hp;
-	size_t kv = (size_t)hp->n_layers * s->n_ctx * hp->n_kv_heads * hp->head_dim;
+	size_t kv = (size_t)hp->n_layers * s->n_kv * hp->n_kv_heads * hp->head_dim;
 	size_t b = s->n_batch, q_dim = (size_t)hp->n_heads * hp->head_dim;
 	int nth = llmos_pool_threads(s->pool);
 
@@ -71,7 +71,7 @@ static int alloc_buffers(struct llmos_session *s)
 	s->q16 = calloc(b * q_dim, sizeof(llmos_fp16));
 	s->k = alloc_floats(b * hp->n_kv_heads * hp->head_dim);
 	s->v = alloc_floats(b * hp->n_kv_heads * hp->head_dim);
-	s->probs16 = calloc((size_t)nth * s->n_ctx, sizeof(llmos_fp16));
+	s->probs16 = calloc((size_t)nth * s->n_kv, sizeof(llmos_fp16));
 	s->v16 = calloc(b * hp->n_kv_heads * hp->head_dim, sizeof(llmos_fp16));
 	s->x = alloc_floats(b * hp->dim);
 	s->xb = alloc_floats(b * hp->dim);
@@ -80,7 +80,7 @@ static int alloc_buffers(struct llmos_session *s)
 	s->hb = alloc_floats(b * hp->ffn_dim);
 	s->hb2 = alloc_floats(b * hp->ffn_dim);
 	s->wide = fused_width(s->m) ? alloc_floats(b * fused_width(s->m)) : NULL;
-	s->scores = alloc_floats((size_t)nth * s->n_ctx);
+	s->scores = alloc_floats((size_t)nth * s->n_kv);
 	s->mm_scratch = aligned_alloc(64, (scratch_size(s->m, s->n_batch) + 63) / 64 * 64 + 64);
 	s->logits = alloc_floats(hp->n_vocab);
 	s->logits_cap = 1;
@@ -146,6 +146,7 @@ int llmos_session_create(struct llmos_session **out, const struct llmos_model *m
 	ret = check_params(m, p, &s->n_ctx, &s->n_batch, &n_threads);
 	if (ret < 0)
 		goto out_free;
+	s->n_kv = (s->n_ctx + 31) / 32 * 32;
 	s->rope_theta_scale = powf(m->hp.rope_freq_base, -2.0f / (float)m->hp.rope_dim);
 	/*
 	 * LongRoPE: the long factors once the context (padded to 32, as
@@ -153,7 +154,7 @@ int llmos_session_create(struct llmos_session **out, const struct llmos_model *m
 	 */
 	if (m->rope_freqs)
 		s->rope_factors = m->rope_freqs;
-	else if ((s->n_ctx + 31) / 32 * 32 > (uint32_t)m->hp.n_ctx_orig)
+	else if (s->n_kv > (uint32_t)m->hp.n_ctx_orig)
 		s->rope_factors = m->rope_long;
 	else
 		s->rope_factors = m->rope_short;
@@ -235,6 +236,17 @@ static int reserve_logits(struct llmos_session *s, uint32_t rows)
 	return 0;
 }
 
+/*
+ * The size of the ubatch llama.cpp puts token done of an eval of n in: it
+ * cuts a batch into ubatches of LLMOS_UBATCH and sums a lone token apart.
+ */
+static uint32_t ubatch_size(uint32_t n, uint32_t done)
+{
+	uint32_t start = done / LLMOS_UBATCH * LLMOS_UBATCH;
+
+	return n - start < LLMOS_UBATCH ? n - start : LLMOS_UBATCH;
+}
+
 int llmos_session_eval(struct llmos_session *s, const int32_t *ids, uint32_t n,
 		       unsigned int flags)
 {
@@ -248,6 +260,7 @@ int llmos_session_eval(struct llmos_session *s, const int32_t *ids, uint32_t n,
 	s->n_logits = 0;
 	for (done = 0; done < n && !ret; done += chunk) {
 		chunk = n - done < s->n_batch ? n - done : s->n_batch;
+		s->in_batch = ubatch_size(n, done) >= 2;
 		/* each step under a grant of the module's scheduler, if any */
 		ret = llmos_sched_acquire(s->sched);
 		if (!ret)

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "model.h"
 #include "sched_client.h"
 #include "threadpool.h"
@@ -16,8 +18,17 @@ struct llmos_session {
 	const struct llmos_model *m;
 	struct llmos_pool *pool;
 	uint32_t n_ctx;
+	uint32_t n_kv;         /* KV cells: n_ctx rounded up to 32, as llama.cpp pads it */
 	uint32_t n_batch;
 	uint32_t pos;          /* positions filled in the KV cache */
+	/*
+	 * How llama.cpp would sum this step: in_batch when its token lies in a
+	 * ubatch (LLMOS_UBATCH) of two or more, the way it sums batches;
+	 * mm_batch for the matmul at hand (the last layer's FFN and the logits
+	 * have one row unless every token's logits are wanted).
+	 */
+	bool in_batch;
+	bool mm_batch;
 
 	struct llmos_sched_client *sched; /* NULL: steps run unscheduled */
 	int sched_class;       /* LLMOS_CLASS_*, as set (NORMAL by default) */
@@ -28,8 +39,8 @@ struct llmos_session {
 	 * that attention rounds where ggml rounds): keys by position, values
 	 * transposed, by dimension.
 	 */
-	llmos_fp16 *key_cache;   /* (n_layers, n_ctx, kv_dim), RoPE applied */
-	llmos_fp16 *value_cache; /* (n_layers, kv_dim, n_ctx) */
+	llmos_fp16 *key_cache;   /* (n_layers, n_kv, kv_dim), RoPE applied */
+	llmos_fp16 *value_cache; /* (n_layers, kv_dim, n_kv) */
 	float rope_theta_scale; /* base^(-2 / rope_dim) */
 	const float *rope_factors; /* per-pair divisors of theta, or NULL */
 
@@ -43,8 +54,8 @@ struct llmos_session {
 	float *att;            /* (n_batch, n_heads * head_dim) attention output */
 	float *hb, *hb2;       /* (n_batch, ffn_dim) */
 	float *wide;           /* (n_batch, fused q|k|v or gate|up width), or NULL */
-	float *scores;         /* (n_threads, n_ctx) attention weights */
-	llmos_fp16 *probs16;   /* (n_threads, n_ctx) the same after softmax, in fp16 */
+	float *scores;         /* (n_threads, n_kv) attention weights */
+	llmos_fp16 *probs16;   /* (n_threads, n_kv) the same after softmax, in fp16 */
 	void *mm_scratch;      /* activations converted for quantized matmuls */
 
 	float *logits;         /* (logits_cap, n_vocab) */
@@ -52,6 +63,9 @@ struct llmos_session {
 	uint32_t n_logits;     /* rows valid after the last eval */
 	uint32_t logits_first; /* token index (in the last eval) of row 0 */
 };
+
+/* llama.cpp's default ubatch: the unit in which it decides batch or single token */
+#define LLMOS_UBATCH 512
 
 /* forward.c: run n tokens (n <= n_batch) at s->pos; logits of the last one
  * or, with all_logits, of each into s->logits starting at row logits_row. */
