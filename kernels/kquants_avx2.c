@@ -42,6 +42,14 @@ static inline float h2f(llmos_fp16 h)
 	return _cvtsh_ss(h);
 }
 
+/* h2f(a) * h2f(b), the two converted by one instruction: the same product. */
+static inline float h2f_product(llmos_fp16 a, llmos_fp16 b)
+{
+	__m128 v = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)a | (uint32_t)b << 16)));
+
+	return _mm_cvtss_f32(_mm_mul_ss(v, _mm_movehdup_ps(v)));
+}
+
 /*
  * A Q4_K/Q5_K block's 8 scales (int16 lanes 0..7) and 8 mins (8..15), as
  * ggml unpacks them: the 12 packed bytes rearranged in four words.
@@ -320,13 +328,12 @@ void KQ(llmos_tile_q6_K)(int n, int nr, int nt, float *s, size_t s_stride, const
 static inline __m256i nibbles32(const uint8_t *qs)
 {
 	__m128i q = _mm_loadu_si128((const __m128i *)qs);
-	__m128i m = _mm_set1_epi8(0xf);
 
-	return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+	return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0xf));
 }
 
-/* 0x10 in byte j where bit j of the 32-bit qh is set. */
-static inline __m256i fifth_bits(const uint8_t *qhb)
+/* 0xff in byte j where bit j of the 32-bit qh is set, else 0. */
+static inline __m256i fifth_bit_mask(const uint8_t *qhb)
 {
 	uint32_t qh;
 	const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2,
@@ -336,15 +343,33 @@ static inline __m256i fifth_bits(const uint8_t *qhb)
 
 	memcpy(&qh, qhb, sizeof(qh));
 	b = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), pick), bit);
-	return _mm256_and_si256(_mm256_cmpeq_epi8(b, bit), _mm256_set1_epi8(16));
+	return _mm256_cmpeq_epi8(b, bit);
+}
+
+/* 0x10 in byte j where bit j of the 32-bit qh is set. */
+static inline __m256i fifth_bits(const uint8_t *qhb)
+{
+	return _mm256_and_si256(fifth_bit_mask(qhb), _mm256_set1_epi8(16));
+}
+
+/* Q5_0's 32 values as signed bytes: the nibble, minus 16 (0xf0 ORed) where the bit is clear. */
+static inline __m256i q5_0_values(const struct block_q5_0 *x)
+{
+	return _mm256_or_si256(nibbles32(x->qs),
+			       _mm256_andnot_si256(fifth_bit_mask(x->qh), _mm256_set1_epi8((char)0xf0)));
 }
 
 /* Signed bytes x times signed bytes y, summed in pairs then fours: 8 int32. */
 static inline __m256i dot_i8(__m256i x, __m256i y)
 {
+#ifdef __AVX512VNNI__
+	return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(x, x),
+				   _mm256_sign_epi8(y, x));
+#else
 	__m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 
 	return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+#endif
 }
 
 void KQ(llmos_vec_dot_q5_0_q8_0)(int n, float *s, const void *vx, const void *vy)
@@ -354,12 +379,9 @@ void KQ(llmos_vec_dot_q5_0_q8_0)(int n, float *s, const void *vx, const void *vy
 	__m256 acc = _mm256_setzero_ps();
 
 	for (int i = 0; i < n / 32; i++) {
-		__m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(x[i].qs), fifth_bits(x[i].qh)),
-					    _mm256_set1_epi8(16));
-		__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+		__m256i p = dot_i8(q5_0_values(&x[i]), _mm256_loadu_si256((const __m256i *)y[i].qs));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
-						     h2f(y[i].d)),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f_product(x[i].d, y[i].d)),
 				      _mm256_cvtepi32_ps(p), acc);
 	}
 	*s = hsum_ps(acc);
@@ -378,8 +400,7 @@ void KQ(llmos_vec_dot_q5_1_q8_1)(int n, float *s, const void *vx, const void *vy
 			_mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)y[i].qs)),
 			_mm256_set1_epi16(1));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
-						     h2f(y[i].d)),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f_product(x[i].d, y[i].d)),
 				      _mm256_cvtepi32_ps(p), acc);
 		mins += h2f(x[i].m) * h2f(y[i].s);
 	}
@@ -399,11 +420,12 @@ void KQ(llmos_vec_dot_iq4_nl_q8_0)(int n, float *s, const void *vx, const void *
 	float sum;
 
 	for (; i + 1 < nb; i += 2) {
+#pragma GCC unroll 2
 		for (int k = 0; k < 2; k++) {
 			__m256i q = _mm256_shuffle_epi8(values, nibbles32(x[i + k].qs));
 			__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y[i + k].qs));
 
-			acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + k].d) * h2f(y[i + k].d)),
+			acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(h2f_product(x[i + k].d, y[i + k].d)),
 						 _mm256_cvtepi32_ps(p), acc[k]);
 		}
 	}
@@ -482,10 +504,7 @@ static inline __m256i q8_0_block(const void *row, int b)
 
 static inline __m256i q5_0_block(const void *row, int b)
 {
-	const struct block_q5_0 *x = (const struct block_q5_0 *)row + b;
-
-	return _mm256_sub_epi8(_mm256_or_si256(nibbles32(x->qs), fifth_bits(x->qh)),
-			       _mm256_set1_epi8(16));
+	return q5_0_values((const struct block_q5_0 *)row + b);
 }
 
 static inline __m256i iq4_nl_block(const void *row, int b)
@@ -578,12 +597,6 @@ static inline __m256i pair_bits(__m256i q, int j)
 	return _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), _mm256_set1_epi8(3));
 }
 
-/* Scales of the two 16-value halves of a 32-value run, for VPMADDWD. */
-static inline __m256i two_scales(int lo, int hi)
-{
-	return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
-}
-
 /* Q2_K: one row against nt tokens; each token's float steps those of vec_dot (nt = 1). */
 static inline __attribute__((always_inline)) void
 q2_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
@@ -596,11 +609,12 @@ q2_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 	for (int t = 0; t < nt; t++)
 		acc[t] = _mm256_setzero_ps();
 	for (int i = 0; i < n / QK_K; i++) {
-		const uint8_t *sc = x[i].scales;
+		__m128i sc = _mm_loadu_si128((const __m128i *)x[i].scales);
 		__m256i sumi[LLMOS_TILE_TOKENS];
 		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 		__m256i m16 = _mm256_cvtepu8_epi16(_mm_srli_epi16(
-			_mm_and_si128(_mm_loadu_si128((const __m128i *)sc), _mm_set1_epi8((char)0xf0)), 4));
+			_mm_and_si128(sc, _mm_set1_epi8((char)0xf0)), 4));
+		__m256i s16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc, _mm_set1_epi8(0xf)));
 
 #pragma GCC unroll 4
 		for (int t = 0; t < nt; t++) {
@@ -615,12 +629,12 @@ q2_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 #pragma GCC unroll 2
 		for (int h = 0; h < 2; h++) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+			__m256i half = _mm256_permute2x128_si256(s16, s16, h ? 0x11 : 0x00);
 
 #pragma GCC unroll 4
 			for (int j = 0; j < 4; j++) {
-				int k = 8 * h + 2 * j;
-				__m256i bits = pair_bits(q, j);
-				__m256i scl = two_scales(sc[k] & 0xf, sc[k + 1] & 0xf);
+				/* scales 8h + 2j and 8h + 2j + 1 for the two 16-value halves */
+				__m256i bits = pair_bits(q, j), scl = pair_lanes(half, j);
 
 #pragma GCC unroll 4
 				for (int t = 0; t < nt; t++) {
