@@ -115,7 +115,7 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 	__m128 acc_m[LLMOS_TILE_TOKENS];
 	float mins[LLMOS_TILE_TOKENS];
 
-	#pragma GCC unroll 4
+#pragma GCC unroll 4
 	for (int t = 0; t < nt; t++) {
 		acc[t] = _mm256_setzero_ps();
 		acc_m[t] = _mm_setzero_ps();
@@ -131,7 +131,7 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 		__m256i sumi[LLMOS_TILE_TOKENS];
 		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 
-		#pragma GCC unroll 4
+#pragma GCC unroll 4
 		for (int t = 0; t < nt; t++) {
 			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
 			sumi[t] = _mm256_setzero_si256();
@@ -157,7 +157,7 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 				lo = _mm256_or_si256(lo, fifth_bit(qh, 2 * j));
 				hi = _mm256_or_si256(hi, fifth_bit(qh, 2 * j + 1));
 			}
-			#pragma GCC unroll 4
+#pragma GCC unroll 4
 			for (int t = 0; t < nt; t++) {
 				const int8_t *q8 = y[t]->qs + 64 * j;
 				sumi[t] = madd_acc(sumi[t],
@@ -168,17 +168,26 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 					sc_hi);
 			}
 		}
-		#pragma GCC unroll 4
+#pragma GCC unroll 4
 		for (int t = 0; t < nt; t++)
 			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(hd->d) * y[t]->d),
 						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
 	}
-	#pragma GCC unroll 4
+#pragma GCC unroll 4
 	for (int t = 0; t < nt; t++) {
 		acc_m[t] = _mm_add_ps(acc_m[t], _mm_movehl_ps(acc_m[t], acc_m[t]));
 		acc_m[t] = _mm_add_ss(acc_m[t], _mm_movehdup_ps(acc_m[t]));
 		s[t * s_stride] = hsum_ps(acc[t]) - (qh_off < 0 ? _mm_cvtss_f32(acc_m[t]) : mins[t]);
 	}
+}
+
+/* s[t * s_stride] = the horizontal sum of acc[t], for each of nt tokens. */
+static inline __attribute__((always_inline)) void store_sums(int nt, const __m256 *acc, float *s,
+							    size_t s_stride)
+{
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		s[t * s_stride] = hsum_ps(acc[t]);
 }
 
 /*
@@ -196,6 +205,20 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 		}                                                                \
 	}
 
+/* A type's one-token dot and its tile, both from its TILE(k) macro. */
+#define DOT_AND_TILE(dot, tile, TILE)                                                         \
+	void KQ(dot)(int n, float *s, const void *vx, const void *vy)                         \
+	{                                                                                     \
+		size_t s_stride = 0, y_stride = 0;                                            \
+                                                                                              \
+		TILE(1);                                                                      \
+	}                                                                                     \
+	void KQ(tile)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,       \
+		      size_t x_stride, const void *vy, size_t y_stride)                       \
+	{                                                                                     \
+		TILE_BY_COUNT(TILE)                                                           \
+	}
+
 #define Q4_K_TILE(k)                                                                        \
 	k45_tile(n, k, s, s_stride, vx, sizeof(struct block_q4_K), offsetof(struct block_q4_K, qs), \
 		 -1, vy, y_stride)
@@ -203,31 +226,9 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 	k45_tile(n, k, s, s_stride, vx, sizeof(struct block_q5_K), offsetof(struct block_q5_K, qs), \
 		 offsetof(struct block_q5_K, qh), vy, y_stride)
 
-void KQ(llmos_vec_dot_q4_K_q8_K)(int n, float *s, const void *vx, const void *vy)
-{
-	size_t s_stride = 0, y_stride = 0;
+DOT_AND_TILE(llmos_vec_dot_q4_K_q8_K, llmos_tile_q4_K, Q4_K_TILE)
 
-	Q4_K_TILE(1);
-}
-
-void KQ(llmos_vec_dot_q5_K_q8_K)(int n, float *s, const void *vx, const void *vy)
-{
-	size_t s_stride = 0, y_stride = 0;
-
-	Q5_K_TILE(1);
-}
-
-void KQ(llmos_tile_q4_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
-			 size_t x_stride, const void *vy, size_t y_stride)
-{
-	TILE_BY_COUNT(Q4_K_TILE)
-}
-
-void KQ(llmos_tile_q5_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
-			 size_t x_stride, const void *vy, size_t y_stride)
-{
-	TILE_BY_COUNT(Q5_K_TILE)
-}
+DOT_AND_TILE(llmos_vec_dot_q5_K_q8_K, llmos_tile_q5_K, Q5_K_TILE)
 
 /* int16 lane 2k of a 128-bit half below, lane 2k + 1 above (both halves the same). */
 static inline __m256i pair_lanes(__m256i half, int k)
@@ -262,7 +263,7 @@ q6_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 	const __m256i m32 = _mm256_set1_epi8(32);
 	__m256 acc[LLMOS_TILE_TOKENS];
 
-	#pragma GCC unroll 4
+#pragma GCC unroll 4
 	for (int t = 0; t < nt; t++)
 		acc[t] = _mm256_setzero_ps();
 	for (int i = 0; i < n / QK_K; i++) {
@@ -271,7 +272,7 @@ q6_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 		__m256i sumi[LLMOS_TILE_TOKENS];
 		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 
-		#pragma GCC unroll 4
+#pragma GCC unroll 4
 		for (int t = 0; t < nt; t++) {
 			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
 			sumi[t] = _mm256_setzero_si256();
@@ -288,7 +289,7 @@ q6_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 			for (int k = 0; k < 4; k++) {
 				__m256i q6 = q6_quarter(l0, l1, hb, k), sc = pair_lanes(half_sc, k);
 
-				#pragma GCC unroll 4
+#pragma GCC unroll 4
 				for (int t = 0; t < nt; t++) {
 					__m256i a = _mm256_loadu_si256(
 						(const __m256i *)(y[t]->qs + 128 * h + 32 * k));
@@ -299,30 +300,17 @@ q6_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 				}
 			}
 		}
-		#pragma GCC unroll 4
+#pragma GCC unroll 4
 		for (int t = 0; t < nt; t++)
 			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[t]->d),
 						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
 	}
-	#pragma GCC unroll 4
-	for (int t = 0; t < nt; t++)
-		s[t * s_stride] = hsum_ps(acc[t]);
+	store_sums(nt, acc, s, s_stride);
 }
 
 #define Q6_K_TILE(k) q6_K_tile(n, k, s, s_stride, vx, vy, y_stride)
 
-void KQ(llmos_vec_dot_q6_K_q8_K)(int n, float *s, const void *vx, const void *vy)
-{
-	size_t s_stride = 0, y_stride = 0;
-
-	Q6_K_TILE(1);
-}
-
-void KQ(llmos_tile_q6_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
-			 size_t x_stride, const void *vy, size_t y_stride)
-{
-	TILE_BY_COUNT(Q6_K_TILE)
-}
+DOT_AND_TILE(llmos_vec_dot_q6_K_q8_K, llmos_tile_q6_K, Q6_K_TILE)
 
 /* The 32 nibbles of a 16-byte block: elements 0..15 low, 16..31 high. */
 static inline __m256i nibbles32(const uint8_t *qs)
@@ -473,9 +461,7 @@ iq4_nl_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void
 						 acc[t]);
 		}
 	}
-#pragma GCC unroll 4
-	for (int t = 0; t < nt; t++)
-		s[t * s_stride] = hsum_ps(acc[t]);
+	store_sums(nt, acc, s, s_stride);
 }
 
 #define IQ4_NL_TILE(k) iq4_nl_tile(n, k, s, s_stride, vx, vy, y_stride)
@@ -650,25 +636,12 @@ q2_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y[t]->d * h2f(x[i].d)),
 						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
 	}
-#pragma GCC unroll 4
-	for (int t = 0; t < nt; t++)
-		s[t * s_stride] = hsum_ps(acc[t]);
+	store_sums(nt, acc, s, s_stride);
 }
 
 #define Q2_K_TILE(k) q2_K_tile(n, k, s, s_stride, vx, vy, y_stride)
 
-void KQ(llmos_vec_dot_q2_K_q8_K)(int n, float *s, const void *vx, const void *vy)
-{
-	size_t s_stride = 0, y_stride = 0;
-
-	Q2_K_TILE(1);
-}
-
-void KQ(llmos_tile_q2_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
-			 size_t x_stride, const void *vy, size_t y_stride)
-{
-	TILE_BY_COUNT(Q2_K_TILE)
-}
+DOT_AND_TILE(llmos_vec_dot_q2_K_q8_K, llmos_tile_q2_K, Q2_K_TILE)
 
 /* The 16 Q3_K scales (minus 32) as int16 lanes, unpacked in registers. */
 static inline __m256i q3_scales16(const uint8_t *packed)
@@ -741,22 +714,9 @@ q3_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[t]->d),
 						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
 	}
-#pragma GCC unroll 4
-	for (int t = 0; t < nt; t++)
-		s[t * s_stride] = hsum_ps(acc[t]);
+	store_sums(nt, acc, s, s_stride);
 }
 
 #define Q3_K_TILE(k) q3_K_tile(n, k, s, s_stride, vx, vy, y_stride)
 
-void KQ(llmos_vec_dot_q3_K_q8_K)(int n, float *s, const void *vx, const void *vy)
-{
-	size_t s_stride = 0, y_stride = 0;
-
-	Q3_K_TILE(1);
-}
-
-void KQ(llmos_tile_q3_K)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
-			 size_t x_stride, const void *vy, size_t y_stride)
-{
-	TILE_BY_COUNT(Q3_K_TILE)
-}
+DOT_AND_TILE(llmos_vec_dot_q3_K_q8_K, llmos_tile_q3_K, Q3_K_TILE)
