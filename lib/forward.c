@@ -139,18 +139,6 @@ struct attn_job {
 };
 
 /*
- * One (token, head) pair: causal softmax(q k^T * scale) v over the cache,
- * over the last n_swa positions only in a sliding-window layer, the scores
- * soft-capped where the family does that.  As in ggml with an fp16 cache,
- * q and the softmax weights are rounded to fp16 for their dot products.
- *
- * ggml computes every row over the batch's whole KV length (kv_end, see
- * kv_extent()) with masked positions at -inf; its sums go in SIMD lanes
- * counted from position 0.  So do we, starting at the window's first
- * position rounded down to a multiple of 64 (masked positions add exact
- * zeros), so that every sum is rounded as ggml rounds it.
- */
-/*
  * The KV length ggml uses for a batch ending at position end: the cells in
  * use rounded up to 32 (llama.cpp's padding without flash attention), at
  * least 32, at most the cache (whose cells are n_ctx rounded up to 32).
@@ -162,6 +150,18 @@ static uint32_t kv_extent(const struct llmos_session *s, uint32_t end)
 	return padded < s->n_kv ? padded : s->n_kv;
 }
 
+/*
+ * One (token, head) pair: causal softmax(q k^T * scale) v over the cache,
+ * over the last n_swa positions only in a sliding-window layer, the scores
+ * soft-capped where the family does that.  As in ggml with an fp16 cache,
+ * q and the softmax weights are rounded to fp16 for their dot products.
+ *
+ * ggml computes every row over the batch's whole KV length (kv_end, see
+ * kv_extent()) with masked positions at -inf; its sums go in SIMD lanes
+ * counted from position 0.  So do we, starting at the window's first
+ * position rounded down to a multiple of 64 (masked positions add exact
+ * zeros), so that every sum is rounded as ggml rounds it.
+ */
 static void attend(struct llmos_session *s, int layer, uint32_t t, int h, uint32_t n_tokens,
 		   float *scores, llmos_fp16 *probs)
 {
@@ -347,9 +347,7 @@ static int compute_logits(struct llmos_session *s, uint32_t n, int all, uint32_t
 int llmos_forward(struct llmos_session *s, const int32_t *ids, uint32_t n, int all_logits,
 		  uint32_t logits_row)
 {
-	int l, ret;
-
-	int last = s->m->hp.n_layers - 1;
+	int l, ret, last = s->m->hp.n_layers - 1;
 	uint32_t rows = n;
 
 	embed(s, ids, n);
