@@ -642,7 +642,7 @@ static float iq4_nl_batch_ref(int n, const struct block_iq4_nl *x, const struct 
  */
 static void test_tile_rows(void **state)
 {
-	static const int sizes[] = { 256, 768, 2304, 4096 };
+	static const int sizes[] = { 256, 768, 2304, 4096, 800 };
 
 	use_level(state);
 	for (int t = 0; t < LLMOS_TYPE_COUNT; t++) {
@@ -653,6 +653,9 @@ static void test_tile_rows(void **state)
 			continue;
 		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 			int n = sizes[k];
+
+			if (n % wt->block_size)
+				continue;
 			const struct llmos_type_traits *yt = llmos_type_traits(wt->vec_dot_type);
 			size_t xrow = llmos_row_size((enum llmos_type)t, n);
 			size_t yrow = llmos_row_size(wt->vec_dot_type, n);

@@ -187,12 +187,16 @@ static void simd_matches_scalar(void **state)
 	static const enum llmos_type types[] = { LLMOS_TYPE_Q2_K, LLMOS_TYPE_Q3_K, LLMOS_TYPE_Q4_K,
 						 LLMOS_TYPE_Q5_K, LLMOS_TYPE_Q6_K, LLMOS_TYPE_Q5_0,
 						 LLMOS_TYPE_Q5_1, LLMOS_TYPE_IQ4_NL };
-	static const int lens[] = { 256, 768, 1280, 4096 };
+	/* odd numbers of blocks too: 3 and 5 super-blocks, 25 and 41 blocks of 32 */
+	static const int lens[] = { 256, 768, 1280, 4096, 800, 1312 };
 
 	(void)state;
 	for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
 		for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
 			int n = lens[li];
+
+			if (n % llmos_type_traits(types[ti])->block_size)
+				continue;
 			void *w = malloc(llmos_row_size(types[ti], n));
 			enum llmos_type vt = llmos_type_traits(types[ti])->vec_dot_type;
 			void *xq = malloc(llmos_row_size(vt, n));
