@@ -10,10 +10,10 @@
  * Where the SIMD level has a tile for the weight type, prefill goes by
  * tiles instead: tile_rows dots up to LLMOS_TILE_ROWS rows with up to
  * LLMOS_TILE_TOKENS tokens of the converted activations, unpacking each
- * row's quants once for all the tokens, and sums as llama.cpp does in a
- * batch (a single token, vec_dot's order, as in llama.cpp); for Q4_0 with AVX-512
- * and rows of whole groups of 256, tile_dot does one row against
- * activations packed as llmos_block_q8x8.
+ * row's quants once for all the tokens, and sums as llama.cpp sums a batch
+ * (a single token takes vec_dot, whose order llama.cpp uses for it); for
+ * Q4_0 with AVX-512 and rows of whole groups of 256, tile_dot does one row
+ * against activations packed as llmos_block_q8x8.
  */
 #include <errno.h>
 #include <limits.h>
