@@ -64,70 +64,6 @@ static inline __m256i dot_u4_i8(__m256i u, __m256i y)
 
 /* ---- quantized dots: two blocks per iteration, two accumulators ---- */
 
-/*
- * Q8_0 weights: one 8-lane accumulator, a block's integer dot scaled and
- * added with one FMA, then halves, pairs, the last two.  That is ggml's
- * vec_dot and llama.cpp's prompt-time GEMM (tinyBLAS) alike, so the tile
- * below gives every token exactly this sum.
- */
-static inline __attribute__((always_inline)) void
-q8_0_rows_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
-	       size_t y_stride)
-{
-	const struct block_q8_0 *x = vx;
-	__m256 acc[LLMOS_TILE_TOKENS];
-
-	#pragma GCC unroll 4
-	for (int t = 0; t < nt; t++)
-		acc[t] = _mm256_setzero_ps();
-	for (int i = 0; i < n / QK8_0; i++) {
-		__m256i w = _mm256_loadu_si256((const __m256i *)x[i].qs);
-		__m256i aw = _mm256_sign_epi8(w, w);
-		float dw = fp16(x[i].d);
-
-		#pragma GCC unroll 4
-		for (int t = 0; t < nt; t++) {
-			const struct block_q8_0 *y =
-				(const struct block_q8_0 *)((const char *)vy + t * y_stride) + i;
-			__m256i ys = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y->qs), w);
-			__m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, ys),
-						      _mm256_set1_epi16(1));
-
-			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * fp16(y->d)),
-						 _mm256_cvtepi32_ps(p), acc[t]);
-		}
-	}
-	#pragma GCC unroll 4
-	for (int t = 0; t < nt; t++)
-		s[t * s_stride] = hsum_ps(acc[t]);
-}
-
-static void vec_dot_q8_0_q8_0(int n, float *s, const void *vx, const void *vy)
-{
-	q8_0_rows_tile(n, 1, s, 0, vx, vy, 0);
-}
-
-static void tile_q8_0_rows(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
-			   size_t x_stride, const void *vy, size_t y_stride)
-{
-	for (int r = 0; r < nr; r++, vx = (const char *)vx + x_stride, s++) {
-		switch (nt) { /* each count its own unrolled loop */
-		case 1:
-			q8_0_rows_tile(n, 1, s, s_stride, vx, vy, y_stride);
-			break;
-		case 2:
-			q8_0_rows_tile(n, 2, s, s_stride, vx, vy, y_stride);
-			break;
-		case 3:
-			q8_0_rows_tile(n, 3, s, s_stride, vx, vy, y_stride);
-			break;
-		default:
-			q8_0_rows_tile(n, 4, s, s_stride, vx, vy, y_stride);
-			break;
-		}
-	}
-}
-
 static void vec_dot_q8_1_q8_0(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q8_1 *x = vx;
@@ -597,8 +533,6 @@ void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops)
 	t[LLMOS_TYPE_BF16].vec_dot = vec_dot_bf16;
 	t[LLMOS_TYPE_BF16].to_float = bf16_to_float;
 	t[LLMOS_TYPE_BF16].from_float = bf16_from_float;
-	t[LLMOS_TYPE_Q8_0].vec_dot = vec_dot_q8_0_q8_0;
-	ops->tile_rows[LLMOS_TYPE_Q8_0] = tile_q8_0_rows;
 	LLMOS_KQUANT_FILL(ops, _avx2);
 	t[LLMOS_TYPE_Q8_0].from_float = q8_0_from_float;
 	t[LLMOS_TYPE_Q8_1].vec_dot = vec_dot_q8_1_q8_0;

@@ -491,8 +491,5 @@ void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16)
 	ops->vec_mad = vec_mad;
 	ops->vec_dot_f32 = vec_dot_f32_plain;
 	LLMOS_KQUANT_FILL(ops, _avx512);
-	ops->tile_rows[LLMOS_TYPE_Q8_0] = llmos_tile4_q8_0_avx512;
-	ops->tile_rows[LLMOS_TYPE_Q5_0] = llmos_tile4_q5_0_avx512;
-	ops->tile_rows[LLMOS_TYPE_IQ4_NL] = llmos_tile4_iq4_nl_avx512;
 	llmos_tiles_fill_avx512(ops);
 }

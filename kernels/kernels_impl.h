@@ -149,7 +149,7 @@ void llmos_q6_K_from_float(const float *x, void *dst, int64_t n);
 void llmos_q5_0_from_float(const float *x, void *dst, int64_t n);
 void llmos_q5_1_from_float(const float *x, void *dst, int64_t n);
 void llmos_iq4_nl_from_float(const float *x, void *dst, int64_t n);
-/* kquants_avx2.c, compiled as itself and as kquants_avx512.c (suffix _avx512) */
+/* kquants_avx2.c (also the Q8_0 dot and tile), compiled as itself and as kquants_avx512.c */
 /* The parameters of a llmos_tile_rows_fn, for declaring many. */
 #define LLMOS_TILE_ROWS_PARAMS                                                              \
 	int n, int nr, int nt, float *s, size_t s_stride, const void *vx, size_t x_stride, \
@@ -163,18 +163,17 @@ void llmos_iq4_nl_from_float(const float *x, void *dst, int64_t n);
 	void llmos_vec_dot_q5_0_q8_0##sfx(int n, float *s, const void *vx, const void *vy);   \
 	void llmos_vec_dot_q5_1_q8_1##sfx(int n, float *s, const void *vx, const void *vy);   \
 	void llmos_vec_dot_iq4_nl_q8_0##sfx(int n, float *s, const void *vx, const void *vy); \
+	void llmos_vec_dot_q8_0_q8_0##sfx(int n, float *s, const void *vx, const void *vy);   \
 	void llmos_tile_q2_K##sfx(LLMOS_TILE_ROWS_PARAMS);                                    \
 	void llmos_tile_q3_K##sfx(LLMOS_TILE_ROWS_PARAMS);                                    \
 	void llmos_tile_q4_K##sfx(LLMOS_TILE_ROWS_PARAMS);                                    \
 	void llmos_tile_q5_K##sfx(LLMOS_TILE_ROWS_PARAMS);                                    \
 	void llmos_tile_q6_K##sfx(LLMOS_TILE_ROWS_PARAMS);                                    \
-	void llmos_tile_iq4_nl##sfx(LLMOS_TILE_ROWS_PARAMS);
+	void llmos_tile_iq4_nl##sfx(LLMOS_TILE_ROWS_PARAMS);                                  \
+	void llmos_tile_q5_0##sfx(LLMOS_TILE_ROWS_PARAMS);                                    \
+	void llmos_tile_q8_0##sfx(LLMOS_TILE_ROWS_PARAMS);
 LLMOS_KQUANT_DECLS(_avx2)
 LLMOS_KQUANT_DECLS(_avx512)
-/* kquants_avx512.c only: 4 x 4 tiles of the one-scale 32-value block types */
-void llmos_tile4_q8_0_avx512(LLMOS_TILE_ROWS_PARAMS);
-void llmos_tile4_q5_0_avx512(LLMOS_TILE_ROWS_PARAMS);
-void llmos_tile4_iq4_nl_avx512(LLMOS_TILE_ROWS_PARAMS);
 
 /* Put one build of those kernels into a level's table. */
 #define LLMOS_KQUANT_FILL(ops, sfx)                                                         \
@@ -195,6 +194,9 @@ void llmos_tile4_iq4_nl_avx512(LLMOS_TILE_ROWS_PARAMS);
 		(ops)->tile_rows[LLMOS_TYPE_Q5_K] = llmos_tile_q5_K##sfx;                \
 		(ops)->tile_rows[LLMOS_TYPE_Q6_K] = llmos_tile_q6_K##sfx;                \
 		(ops)->tile_rows[LLMOS_TYPE_IQ4_NL] = llmos_tile_iq4_nl##sfx;            \
+		kt_[LLMOS_TYPE_Q8_0].vec_dot = llmos_vec_dot_q8_0_q8_0##sfx;                 \
+		(ops)->tile_rows[LLMOS_TYPE_Q8_0] = llmos_tile_q8_0##sfx;                    \
+		(ops)->tile_rows[LLMOS_TYPE_Q5_0] = llmos_tile_q5_0##sfx;                    \
 	} while (0)
 /* The portable tile dot for weight type t (tests), or NULL. */
 llmos_tile_dot_fn llmos_tile_dot_scalar(enum llmos_type t);

@@ -239,6 +239,7 @@ float llmos_dot_f16_gemm_ref(int n, int lanes, const llmos_fp16 *x, const llmos_
 {
 	float acc[16] = { 0 };
 
+	assert(lanes >= 1 && lanes <= 16 && !(lanes & (lanes - 1)));
 	for (int i = 0; i < n; i++)
 		acc[i % lanes] = fmaf(llmos_fp16_to_fp32_inline(x[i]), llmos_fp16_to_fp32_inline(y[i]),
 				      acc[i % lanes]);

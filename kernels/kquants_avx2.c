@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kquants_avx2.c - the K-quant dots against Q8_K (and Q5_0, Q5_1, IQ4_NL
- * against Q8_0/Q8_1) with AVX2: each 32-byte group of quants is multiplied
+ * kquants_avx2.c - the K-quant dots and tiles against Q8_K (and Q8_0, Q5_0,
+ * Q5_1, IQ4_NL against Q8_0/Q8_1) with AVX2: each 32-byte group of quants is multiplied
  * with its activations by VPMADDUBSW (the weight quants as unsigned bytes,
  * offsets taken off after), the pairs widened with the sub-block scale by
  * VPMADDWD, and the integer sums scaled once per (super-)block, in the
  * order ggml's AVX2 dots use, as kquants_scalar.c and quants5_scalar.c do
- * in C.
+ * in C.  Each type's one-token dot and its tile share one body.
  */
 #include <immintrin.h>
 #include <stddef.h>
@@ -94,6 +94,46 @@ static inline __m256i fifth_bit(__m256i qh, int b)
 	return _mm256_and_si256(v, _mm256_set1_epi8(16));
 }
 
+/* Block i of each of nt tokens' Q8_K rows (y_stride bytes apart), integer sums zeroed. */
+static inline __attribute__((always_inline)) void
+tile_blocks(int nt, const void *vy, size_t y_stride, int i, const struct block_q8_K **y,
+	    __m256i *sumi)
+{
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++) {
+		y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
+		sumi[t] = _mm256_setzero_si256();
+	}
+}
+
+/* acc[t] += (dx * y[t]->d) * sumi[t]: a super-block's one FMA per token. */
+static inline __attribute__((always_inline)) void
+tile_scale(int nt, __m256 *acc, const __m256i *sumi, float dx, const struct block_q8_K *const *y)
+{
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++)
+		acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * y[t]->d), _mm256_cvtepi32_ps(sumi[t]),
+					 acc[t]);
+}
+
+/*
+ * sumi[t] += scl * ((q - off) . a) in pairs, a token t's 32 activations at
+ * offset o (Q3_K and Q6_K: quants stored with an offset, off per byte).
+ */
+static inline __attribute__((always_inline)) void
+tile_offset_dots(int nt, __m256i *sumi, const struct block_q8_K *const *y, int o, __m256i q,
+		 __m256i off, __m256i scl)
+{
+#pragma GCC unroll 4
+	for (int t = 0; t < nt; t++) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(y[t]->qs + o));
+
+		sumi[t] = madd_acc(sumi[t],
+				   _mm256_sub_epi16(_mm256_maddubs_epi16(q, a), _mm256_maddubs_epi16(off, a)),
+				   scl);
+	}
+}
+
 /*
  * Q4_K and Q5_K share their header (d, dmin, 12 bytes of scales and mins)
  * and their arithmetic; Q5_K adds a fifth bit per value from qh (bits 2j
@@ -131,11 +171,9 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 		__m256i sumi[LLMOS_TILE_TOKENS];
 		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 
+		tile_blocks(nt, vy, y_stride, i, y, sumi);
 #pragma GCC unroll 4
 		for (int t = 0; t < nt; t++) {
-			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
-			sumi[t] = _mm256_setzero_si256();
-
 			__m128i mb = mins_times_bsums(sm, y[t]->bsums);
 
 			if (qh_off < 0) {
@@ -168,10 +206,7 @@ k45_tile(int n, int nt, float *s, size_t s_stride, const void *vx, size_t stride
 					sc_hi);
 			}
 		}
-#pragma GCC unroll 4
-		for (int t = 0; t < nt; t++)
-			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(hd->d) * y[t]->d),
-						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+		tile_scale(nt, acc, sumi, h2f(hd->d), y);
 	}
 #pragma GCC unroll 4
 	for (int t = 0; t < nt; t++) {
@@ -272,11 +307,7 @@ q6_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 		__m256i sumi[LLMOS_TILE_TOKENS];
 		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 
-#pragma GCC unroll 4
-		for (int t = 0; t < nt; t++) {
-			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
-			sumi[t] = _mm256_setzero_si256();
-		}
+		tile_blocks(nt, vy, y_stride, i, y, sumi);
 #pragma GCC unroll 2
 		for (int h = 0; h < 2; h++, ql += 64, qh += 32) {
 			__m256i half_sc = h ? _mm256_permute2x128_si256(all_sc, all_sc, 0x11)
@@ -287,23 +318,11 @@ q6_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 
 #pragma GCC unroll 4 /* k constant: the quarter's shifts and shuffles fold */
 			for (int k = 0; k < 4; k++) {
-				__m256i q6 = q6_quarter(l0, l1, hb, k), sc = pair_lanes(half_sc, k);
-
-#pragma GCC unroll 4
-				for (int t = 0; t < nt; t++) {
-					__m256i a = _mm256_loadu_si256(
-						(const __m256i *)(y[t]->qs + 128 * h + 32 * k));
-					__m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q6, a),
-								     _mm256_maddubs_epi16(m32, a));
-
-					sumi[t] = madd_acc(sumi[t], p, sc);
-				}
+				tile_offset_dots(nt, sumi, y, 128 * h + 32 * k, q6_quarter(l0, l1, hb, k),
+						 m32, pair_lanes(half_sc, k));
 			}
 		}
-#pragma GCC unroll 4
-		for (int t = 0; t < nt; t++)
-			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[t]->d),
-						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+		tile_scale(nt, acc, sumi, h2f(x[i].d), y);
 	}
 	store_sums(nt, acc, s, s_stride);
 }
@@ -358,21 +377,6 @@ static inline __m256i dot_i8(__m256i x, __m256i y)
 
 	return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 #endif
-}
-
-void KQ(llmos_vec_dot_q5_0_q8_0)(int n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q5_0 *x = vx;
-	const struct block_q8_0 *y = vy;
-	__m256 acc = _mm256_setzero_ps();
-
-	for (int i = 0; i < n / 32; i++) {
-		__m256i p = dot_i8(q5_0_values(&x[i]), _mm256_loadu_si256((const __m256i *)y[i].qs));
-
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f_product(x[i].d, y[i].d)),
-				      _mm256_cvtepi32_ps(p), acc);
-	}
-	*s = hsum_ps(acc);
 }
 
 void KQ(llmos_vec_dot_q5_1_q8_1)(int n, float *s, const void *vx, const void *vy)
@@ -431,58 +435,22 @@ void KQ(llmos_vec_dot_iq4_nl_q8_0)(int n, float *s, const void *vx, const void *
 }
 
 /*
- * IQ4_NL for a batch of two or more tokens, as llama.cpp's prompt-time GEMM
- * (llamafile's tinyBLAS) sums it: one accumulator over all blocks, where
- * its vec_dot (above) keeps two.
+ * The 32-value block types with one scale per block (Q8_0, Q5_0, IQ4_NL):
+ * llama.cpp sums each (row, token) in one 8-lane FMA chain over the blocks,
+ * in its vec_dot for Q8_0 and Q5_0 and in its batches (tinyBLAS) for all
+ * three.  A tile keeps those chains in registers: with AVX-512's 32 of them
+ * 4 rows x 4 tokens, each block of a row made signed bytes once for the
+ * tokens, each token's block loaded once for the rows; with AVX2's 16, one
+ * row at a time.  The lane sums are vec_dot's four-product sums: with VNNI
+ * the weights' signs reach the activations through mask registers (VPSIGNB
+ * has no EVEX form) and VPDPBUSD adds, else VPSIGNB and VPMADDUBSW.
  */
-static inline __attribute__((always_inline)) void
-iq4_nl_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *vy,
-	    size_t y_stride)
-{
-	const struct block_iq4_nl *x = vx;
-	const __m256i values = _mm256_broadcastsi128_si256(
-		_mm_loadu_si128((const __m128i *)llmos_iq4nl_values));
-	__m256 acc[LLMOS_TILE_TOKENS];
-
-#pragma GCC unroll 4
-	for (int t = 0; t < nt; t++)
-		acc[t] = _mm256_setzero_ps();
-	for (int i = 0; i < n / 32; i++) {
-		__m256i q = _mm256_shuffle_epi8(values, nibbles32(x[i].qs));
-		float dx = h2f(x[i].d);
-
-#pragma GCC unroll 4
-		for (int t = 0; t < nt; t++) {
-			const struct block_q8_0 *y =
-				(const struct block_q8_0 *)((const char *)vy + t * y_stride) + i;
-			__m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)y->qs));
-
-			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(y->d)), _mm256_cvtepi32_ps(p),
-						 acc[t]);
-		}
-	}
-	store_sums(nt, acc, s, s_stride);
-}
-
-#define IQ4_NL_TILE(k) iq4_nl_tile(n, k, s, s_stride, vx, vy, y_stride)
-
-void KQ(llmos_tile_iq4_nl)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,
-			 size_t x_stride, const void *vy, size_t y_stride)
-{
-	TILE_BY_COUNT(IQ4_NL_TILE)
-}
-
 #ifdef __AVX512VNNI__
-/*
- * The 32-value block types with one scale per block (Q8_0, Q5_0, IQ4_NL)
- * sum each (row, token) in one 8-lane chain in llama.cpp's batches.  With
- * AVX-512's 32 registers a tile of 4 rows x 4 tokens keeps its 16 chains
- * in registers; each block of each row is loaded and made signed bytes
- * once for 4 tokens, each token's block once for 4 rows.  The weights'
- * signs go to the activations through mask registers (VPSIGNB has no
- * EVEX form), then VPDPBUSD forms the same four-product lane sums as
- * vec_dot.  Built for the AVX-512 level only (kquants_avx512.c).
- */
+#define CHAIN_ROWS LLMOS_TILE_ROWS
+#else
+#define CHAIN_ROWS 1
+#endif
+
 static inline __m256i q8_0_block(const void *row, int b)
 {
 	return _mm256_loadu_si256((const __m256i *)((const struct block_q8_0 *)row)[b].qs);
@@ -514,25 +482,24 @@ static inline __attribute__((always_inline)) void
 chain_tile(int n, int nr, int nt, float *s, size_t s_stride, const void *vx, size_t x_stride,
 	   const void *vy, size_t y_stride, __m256i (*block)(const void *, int), size_t size)
 {
-	__m256 acc[LLMOS_TILE_TOKENS][LLMOS_TILE_ROWS];
+	__m256 acc[LLMOS_TILE_TOKENS][CHAIN_ROWS] = { 0 };
 
-#pragma GCC unroll 4
-	for (int t = 0; t < nt; t++)
-#pragma GCC unroll 4
-		for (int r = 0; r < nr; r++)
-			acc[t][r] = _mm256_setzero_ps();
 	for (int b = 0; b < n / 32; b++) {
-		__m256i aw[LLMOS_TILE_ROWS] = { 0 };
-		__mmask32 neg[LLMOS_TILE_ROWS] = { 0 };
-		float dw[LLMOS_TILE_ROWS] = { 0 };
+		__m256i aw[CHAIN_ROWS] = { 0 }, w[CHAIN_ROWS] = { 0 };
+		float dw[CHAIN_ROWS] = { 0 };
+#ifdef __AVX512VNNI__
+		__mmask32 neg[CHAIN_ROWS] = { 0 };
+#endif
 
 #pragma GCC unroll 4
 		for (int r = 0; r < nr; r++) {
 			const void *row = (const char *)vx + r * x_stride;
-			__m256i w = block(row, b);
 
-			aw[r] = _mm256_abs_epi8(w);
-			neg[r] = _mm256_movepi8_mask(w);
+			w[r] = block(row, b);
+			aw[r] = _mm256_sign_epi8(w[r], w[r]);
+#ifdef __AVX512VNNI__
+			neg[r] = _mm256_movepi8_mask(w[r]);
+#endif
 			dw[r] = block_scale(row, size, b);
 		}
 #pragma GCC unroll 4
@@ -544,8 +511,14 @@ chain_tile(int n, int nr, int nt, float *s, size_t s_stride, const void *vx, siz
 
 #pragma GCC unroll 4
 			for (int r = 0; r < nr; r++) {
+#ifdef __AVX512VNNI__
 				__m256i sa = _mm256_mask_sub_epi8(a, neg[r], _mm256_setzero_si256(), a);
 				__m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw[r], sa);
+#else
+				__m256i p = _mm256_madd_epi16(
+					_mm256_maddubs_epi16(aw[r], _mm256_sign_epi8(a, w[r])),
+					_mm256_set1_epi16(1));
+#endif
 
 				acc[t][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw[r] * dy),
 							    _mm256_cvtepi32_ps(p), acc[t][r]);
@@ -559,23 +532,38 @@ chain_tile(int n, int nr, int nt, float *s, size_t s_stride, const void *vx, siz
 			s[t * s_stride + r] = hsum_ps(acc[t][r]);
 }
 
-/* Full 4 x 4 tiles get their own fully unrolled loop; edges take the general one. */
-#define CHAIN_TILE_FN(name, block, xtype)                                                     \
-	void KQ(name)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,       \
-		      size_t x_stride, const void *vy, size_t y_stride)                       \
-	{                                                                                     \
-		if (nr == LLMOS_TILE_ROWS && nt == LLMOS_TILE_TOKENS)                         \
-			chain_tile(n, LLMOS_TILE_ROWS, LLMOS_TILE_TOKENS, s, s_stride, vx,    \
-				   x_stride, vy, y_stride, block, sizeof(xtype));             \
-		else                                                                          \
-			chain_tile(n, nr, nt, s, s_stride, vx, x_stride, vy, y_stride, block, \
-				   sizeof(xtype));                                            \
+/*
+ * A type's chain tile, CHAIN_ROWS rows at a time (full CHAIN_ROWS x 4
+ * tiles get their own fully unrolled loop), and with nr = nt = 1 its
+ * one-token dot where that is llama.cpp's vec_dot (Q8_0, Q5_0).
+ */
+#define CHAIN_TILE_FN(name, block, xtype)                                                  \
+	void KQ(name)(int n, int nr, int nt, float *s, size_t s_stride, const void *vx,    \
+		      size_t x_stride, const void *vy, size_t y_stride)                    \
+	{                                                                                  \
+		for (int r = 0; r < nr; r += CHAIN_ROWS) {                                 \
+			const void *x = (const char *)vx + r * x_stride;                   \
+			int k = nr - r < CHAIN_ROWS ? nr - r : CHAIN_ROWS;                 \
+                                                                                           \
+			if (k == CHAIN_ROWS && nt == LLMOS_TILE_TOKENS)                    \
+				chain_tile(n, CHAIN_ROWS, LLMOS_TILE_TOKENS, s + r, s_stride, x, \
+					   x_stride, vy, y_stride, block, sizeof(xtype));  \
+			else                                                               \
+				chain_tile(n, k, nt, s + r, s_stride, x, x_stride, vy,     \
+					   y_stride, block, sizeof(xtype));                \
+		}                                                                          \
+	}
+#define CHAIN_DOT_FN(name, block, xtype)                                                   \
+	void KQ(name)(int n, float *s, const void *vx, const void *vy)                     \
+	{                                                                                  \
+		chain_tile(n, 1, 1, s, 0, vx, 0, vy, 0, block, sizeof(xtype));             \
 	}
 
-CHAIN_TILE_FN(llmos_tile4_q8_0, q8_0_block, struct block_q8_0)
-CHAIN_TILE_FN(llmos_tile4_q5_0, q5_0_block, struct block_q5_0)
-CHAIN_TILE_FN(llmos_tile4_iq4_nl, iq4_nl_block, struct block_iq4_nl)
-#endif /* __AVX512VNNI__ */
+CHAIN_TILE_FN(llmos_tile_q8_0, q8_0_block, struct block_q8_0)
+CHAIN_TILE_FN(llmos_tile_q5_0, q5_0_block, struct block_q5_0)
+CHAIN_TILE_FN(llmos_tile_iq4_nl, iq4_nl_block, struct block_iq4_nl)
+CHAIN_DOT_FN(llmos_vec_dot_q8_0_q8_0, q8_0_block, struct block_q8_0)
+CHAIN_DOT_FN(llmos_vec_dot_q5_0_q8_0, q5_0_block, struct block_q5_0)
 
 /* Q2_K and Q3_K: the 2-bit fields of bit pair j of a 32-byte group, 0..3. */
 static inline __m256i pair_bits(__m256i q, int j)
@@ -602,10 +590,9 @@ q2_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 			_mm_and_si128(sc, _mm_set1_epi8((char)0xf0)), 4));
 		__m256i s16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc, _mm_set1_epi8(0xf)));
 
+		tile_blocks(nt, vy, y_stride, i, y, sumi);
 #pragma GCC unroll 4
 		for (int t = 0; t < nt; t++) {
-			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
-			sumi[t] = _mm256_setzero_si256();
 			/* ggml adds the mins first, in the same 8-lane accumulator */
 			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(-y[t]->d * h2f(x[i].dmin)),
 						 _mm256_cvtepi32_ps(_mm256_madd_epi16(m16,
@@ -631,10 +618,7 @@ q2_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 				}
 			}
 		}
-#pragma GCC unroll 4
-		for (int t = 0; t < nt; t++)
-			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y[t]->d * h2f(x[i].d)),
-						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+		tile_scale(nt, acc, sumi, h2f(x[i].d), y);
 	}
 	store_sums(nt, acc, s, s_stride);
 }
@@ -680,11 +664,7 @@ q3_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 		__m256i sumi[LLMOS_TILE_TOKENS];
 		const struct block_q8_K *y[LLMOS_TILE_TOKENS];
 
-#pragma GCC unroll 4
-		for (int t = 0; t < nt; t++) {
-			y[t] = (const struct block_q8_K *)((const char *)vy + t * y_stride) + i;
-			sumi[t] = _mm256_setzero_si256();
-		}
+		tile_blocks(nt, vy, y_stride, i, y, sumi);
 #pragma GCC unroll 2
 		for (int h = 0; h < 2; h++) {
 			__m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
@@ -696,23 +676,11 @@ q3_K_tile(int n, int nt, float *s, size_t s_stride, const void *vx, const void *
 				__m256i off = _mm256_and_si256(
 					_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), _mm256_setzero_si256()),
 					four);
-				__m256i bits = pair_bits(q, j), scl = pair_lanes(half, j);
-
-#pragma GCC unroll 4
-				for (int t = 0; t < nt; t++) {
-					__m256i a = _mm256_loadu_si256(
-						(const __m256i *)(y[t]->qs + 128 * h + 32 * j));
-					__m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(bits, a),
-								     _mm256_maddubs_epi16(off, a));
-
-					sumi[t] = madd_acc(sumi[t], p, scl);
-				}
+				tile_offset_dots(nt, sumi, y, 128 * h + 32 * j, pair_bits(q, j), off,
+						 pair_lanes(half, j));
 			}
 		}
-#pragma GCC unroll 4
-		for (int t = 0; t < nt; t++)
-			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[t]->d),
-						 _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+		tile_scale(nt, acc, sumi, h2f(x[i].d), y);
 	}
 	store_sums(nt, acc, s, s_stride);
 }

@@ -136,6 +136,7 @@ struct attn_job {
 	struct llmos_session *s;
 	int layer;
 	uint32_t n;
+	uint32_t kv_end; /* kv_extent() of the step */
 };
 
 /*
@@ -162,7 +163,7 @@ static uint32_t kv_extent(const struct llmos_session *s, uint32_t end)
  * position rounded down to a multiple of 64 (masked positions add exact
  * zeros), so that every sum is rounded as ggml rounds it.
  */
-static void attend(struct llmos_session *s, int layer, uint32_t t, int h, uint32_t n_tokens,
+static void attend(struct llmos_session *s, int layer, uint32_t t, int h, uint32_t kv_end,
 		   float *scores, llmos_fp16 *probs)
 {
 	const struct llmos_hparams *hp = &s->m->hp;
@@ -174,7 +175,7 @@ static void attend(struct llmos_session *s, int layer, uint32_t t, int h, uint32
 	const llmos_fp16 *q = s->q16 + (size_t)t * q_dim + (size_t)h * hd;
 	float *out = s->att + (size_t)t * q_dim + (size_t)h * hd;
 	float scale = s->m->arch->scale_q ? 1.0f : hp->attn_scale;
-	uint32_t j, last = s->pos + t, first = 0, from, n, kv_end = kv_extent(s, s->pos + n_tokens);
+	uint32_t j, last = s->pos + t, first = 0, from, n;
 
 	if (s->m->layers[layer].swa && last + 1 > (uint32_t)hp->n_swa)
 		first = last + 1 - (uint32_t)hp->n_swa;
@@ -207,7 +208,7 @@ static void attn_worker(void *arg, int ith, int nth)
 	llmos_fp16 *probs = s->probs16 + (size_t)ith * s->n_kv;
 
 	for (i = ith; i < job->n * n_heads; i += nth)
-		attend(s, job->layer, i / n_heads, (int)(i % n_heads), job->n, scores, probs);
+		attend(s, job->layer, i / n_heads, (int)(i % n_heads), job->kv_end, scores, probs);
 }
 
 /* Q into s->q, K and V into the cache at s->pos: fused or not, biased or not. */
@@ -265,7 +266,7 @@ static int attention_block(struct llmos_session *s, int l, uint32_t n)
 	const struct llmos_hparams *hp = &s->m->hp;
 	const struct llmos_layer *L = &s->m->layers[l];
 	int q_dim = hp->n_heads * hp->head_dim, kv_dim = hp->n_kv_heads * hp->head_dim;
-	struct attn_job job = { s, l, n };
+	struct attn_job job = { s, l, n, kv_extent(s, s->pos + n) };
 	uint32_t t;
 	int ret;
 
