@@ -12,6 +12,7 @@
 #include <linux/uaccess.h>
 
 #include "llmos_internal.h"
+#include "llmos_npu.h"
 
 /* Size of the first published version of each argument struct. */
 #define LLMOS_INFO_SIZE_VER0 80
@@ -61,7 +62,7 @@ static int llmos_cmd_get_info(struct llmos_file *lf, void __user *uarg, u32 usiz
 
 	memset(&info, 0, sizeof(info));
 	info.abi_version = LLMOS_ABI_VERSION;
-	info.features = LLMOS_FEATURES;
+	info.features = LLMOS_FEATURES | (llmos_npu_present() ? LLMOS_F_NPU : 0);
 	strscpy(info.module_version, LLMOS_MODULE_VERSION, sizeof(info.module_version));
 	if (copy_to_user(uarg, &info, min_t(size_t, usize, sizeof(info))))
 		return -EFAULT;
@@ -83,7 +84,8 @@ typedef int (*llmos_uring_fn)(struct llmos_file *lf, struct io_uring_cmd *ioucmd
  * @cmd:   its number (type, direction and number are matched; the size
  *         bits give the caller's struct size).
  * @sync:  the handler for an ioctl, and for a uring_cmd without @uring.
- * @uring: a handler that completes the uring_cmd later (steps, watches).
+ * @uring: a handler that completes the uring_cmd later (steps, watches,
+ *         NPU jobs).
  * @slow:  may block for long (allocating a model's pages): a uring_cmd
  *         issued without blocking gets -EAGAIN and io_uring retries it
  *         from a worker thread.
@@ -113,6 +115,12 @@ static const struct llmos_cmd_desc llmos_cmds[] = {
 	LLMOS_CMD(LLMOS_CMD_SCHED_STATS, .sync = llmos_sched_stats),
 	LLMOS_CMD(LLMOS_CMD_JOB_WATCH, .sync = llmos_cmd_uring_only,
 		  .uring = llmos_sched_watch_uring),
+	LLMOS_CMD(LLMOS_CMD_BUF_CREATE, .sync = llmos_buf_create, .slow = true),
+	LLMOS_CMD(LLMOS_CMD_BUF_EXPORT, .sync = llmos_buf_export),
+	LLMOS_CMD(LLMOS_CMD_BUF_IMPORT, .sync = llmos_buf_import),
+	LLMOS_CMD(LLMOS_CMD_NPU_INFO, .sync = llmos_npu_info),
+	LLMOS_CMD(LLMOS_CMD_NPU_SUBMIT, .sync = llmos_npu_submit_ioctl,
+		  .uring = llmos_npu_submit_uring),
 };
 
 /* The command's row, or NULL for a number this module does not know. */
@@ -159,7 +167,10 @@ int llmos_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 
 	/* Cancellation comes through here too; the SQE may be gone by then. */
 	if (issue_flags & IO_URING_F_CANCEL) {
-		llmos_sched_uring_cancel(ioucmd, issue_flags);
+		if (ioucmd->cmd_op == LLMOS_CMD_NPU_SUBMIT)
+			llmos_npu_uring_cancel(ioucmd, issue_flags);
+		else
+			llmos_sched_uring_cancel(ioucmd, issue_flags);
 		return 0;
 	}
 	d = llmos_cmd_find(ioucmd->cmd_op);

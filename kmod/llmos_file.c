@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * llmos_file.c - per-open-file state: the table of handles a file holds on
- * models, released when the file goes (close or process death).
+ * models and buffers, released when the file goes (close or process death).
  *
  * A handle becomes visible only after the last step that can fail, as file
  * descriptors do: the command allocates a handle and reserves its id
@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 
 #include "llmos_internal.h"
+#include "llmos_npu.h"
 
 void llmos_file_init(struct llmos_file *lf)
 {
@@ -68,13 +69,18 @@ int llmos_handle_install(struct llmos_file *lf, u32 id, struct llmos_handle *h)
 }
 
 /*
- * Drop a handle taken out of its file's table.  A creator that lets go of
+ * Drop a handle taken out of its file's table (a buffer's: its reference).  A creator that lets go of
  * a model it never sealed abandons it: the model leaves the registry.
  */
 void llmos_handle_release(struct llmos_handle *h)
 {
 	struct llmos_model *m = h->model;
 
+	if (h->buf) {
+		llmos_buf_put(h->buf);
+		kfree(h);
+		return;
+	}
 	if (h->creator)
 		llmos_model_abandon(m);
 	llmos_model_unuse(m);
@@ -103,6 +109,7 @@ void llmos_file_release(struct llmos_file *lf)
 	struct llmos_handle *h;
 	unsigned long id;
 
+	llmos_npu_file_release(lf);
 	llmos_sched_file_release(lf);
 	xa_for_each(&lf->handles, id, h) {
 		xa_erase(&lf->handles, id);

@@ -12,16 +12,19 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/iosys-map.h>
 #include <linux/xarray.h>
 #include <uapi/linux/llmos.h>
 
 #include "llmos_sched.h"
 
-#define LLMOS_MODULE_VERSION "0.3.0"
+struct llmos_npu_client;
+
+#define LLMOS_MODULE_VERSION "0.4.0"
 
 /* Features this build of the module implements. */
 #define LLMOS_FEATURES (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED | \
-			LLMOS_F_SCHED_PREEMPT | LLMOS_F_STEP_RELEASE_ONLY)
+			LLMOS_F_SCHED_PREEMPT | LLMOS_F_STEP_RELEASE_ONLY | LLMOS_F_BUFFERS)
 
 /*
  * Handles of one file are 1..LLMOS_MAX_HANDLE, so mmap offsets fit in a 64-bit
@@ -54,6 +57,29 @@ struct llmos_model {
 	atomic_t users;            /* handles, in all files; raised under llmos_models_lock */
 	atomic_t mappings;         /* VMAs, in all processes */
 	atomic_t writable_maps;    /* VMAs that may write; changes under llmos_models_lock */
+	struct mutex vmap_lock;    /* protects vaddr */
+	void *vaddr;               /* read-only kernel mapping for the NPU, made on first use */
+};
+
+/*
+ * struct llmos_buf - a buffer: zeroed pages of its own, or an imported
+ * dma-buf.  References: each handle, each VMA, each dma-buf exported from
+ * it, each NPU job using it; the last put frees it (llmos_buf.c).
+ */
+struct llmos_buf {
+	struct kref ref;
+	u64 size;                  /* bytes: pages, or the dma-buf's size */
+	unsigned long npages;      /* own pages: npages of them in pages[] */
+	unsigned long nr_allocated;
+	struct page **pages;       /* NULL for an import */
+	u64 reserved_bytes;        /* counted against max_buf_mb */
+	struct mutex lock;         /* protects vaddr and exports */
+	void *vaddr;               /* kernel mapping (vmap), made on first use */
+	struct list_head exports;  /* struct llmos_buf_sgt mapped for importers; under lock */
+	struct dma_buf *import;    /* the imported dma-buf, vmapped at vaddr */
+	struct dma_buf_attachment *attach; /* the import's attachment to our device */
+	struct sg_table *import_sgt;       /* and its mapping */
+	struct iosys_map import_map;
 };
 
 /*
@@ -61,7 +87,8 @@ struct llmos_model {
  * and one count in model->users, released by llmos_handle_release().
  */
 struct llmos_handle {
-	struct llmos_model *model;
+	struct llmos_model *model; /* a model's handle, or NULL */
+	struct llmos_buf *buf;     /* a buffer's handle, or NULL */
 	bool creator;              /* may map writable and seal; cleared by seal */
 };
 
@@ -75,6 +102,7 @@ struct llmos_file {
 	struct xarray handles;    /* handle -> struct llmos_handle; protected by lock */
 	struct xarray jobs;       /* job id -> struct llmos_job; its own xa_lock, never
 				   * taken under llmos_sched_lock (see llmos_sched_cmd.c) */
+	struct llmos_npu_client *npu; /* its NPU jobs' owner, made on first submit; under lock */
 };
 
 /* llmos_cmd.c: the command table shared by ioctl and uring_cmd. */
@@ -108,8 +136,30 @@ int llmos_handle_install(struct llmos_file *lf, u32 id, struct llmos_handle *h);
 void llmos_handle_release(struct llmos_handle *h);
 int llmos_handle_close(struct llmos_file *lf, u32 id);
 
-/* llmos_mmap.c: mapping models into processes. */
+/* llmos_model.c: the NPU's view of a sealed model. */
+void *llmos_model_vaddr(struct llmos_model *m);
+
+/* llmos_mmap.c: mapping models and buffers into processes. */
 int llmos_mmap(struct file *file, struct vm_area_struct *vma);
+int llmos_buf_mmap_vma(struct llmos_buf *b, struct vm_area_struct *vma);
+
+/* llmos_buf.c: buffers, their dma-buf export and import. */
+void llmos_buf_get(struct llmos_buf *b);
+void llmos_buf_put(struct llmos_buf *b);
+void *llmos_buf_vaddr(struct llmos_buf *b);
+int llmos_alloc_pinned_pages(struct page **pages, unsigned long npages, unsigned long *done,
+			     int numa_node);
+int llmos_buf_create(struct llmos_file *lf, void __user *uarg, u32 usize);
+int llmos_buf_import(struct llmos_file *lf, void __user *uarg, u32 usize);
+u64 llmos_buf_bytes(void);
+u64 llmos_buf_cap(void);
+struct device *llmos_dma_device(void);
+
+/* llmos_dmabuf.c: a buffer as a dma-buf for other processes and drivers. */
+int llmos_buf_export(struct llmos_file *lf, void __user *uarg, u32 usize);
+
+/* llmos_main.c */
+extern struct miscdevice llmos_miscdev;
 
 /* llmos_stats.c: totals for administrators in sysfs. */
 extern const struct attribute_group *llmos_attr_groups[];

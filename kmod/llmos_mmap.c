@@ -3,6 +3,7 @@
  * llmos_mmap.c - mapping model memory into processes: writable only for the
  * creating file before seal, read-only (without VM_MAYWRITE, so mprotect
  * cannot add write) for everyone else; pages are faulted in on first touch.
+ * Buffers map read-write, through their handle or their dma-buf.
  *
  * Mappings are VM_PFNMAP: the page tables point at the pages but hold no
  * page references, and get_user_pages() refuses them, so no pin (io_uring
@@ -53,6 +54,52 @@ static const struct vm_operations_struct llmos_vm_ops = {
 	.fault = llmos_vm_fault,
 };
 
+static void llmos_buf_vm_open(struct vm_area_struct *vma)
+{
+	llmos_buf_get(vma->vm_private_data);
+}
+
+static void llmos_buf_vm_close(struct vm_area_struct *vma)
+{
+	llmos_buf_put(vma->vm_private_data);
+}
+
+static vm_fault_t llmos_buf_vm_fault(struct vm_fault *vmf)
+{
+	struct llmos_buf *b = vmf->vma->vm_private_data;
+	unsigned long idx = vmf->pgoff & LLMOS_WINDOW_PGMASK;
+
+	if (idx >= b->npages)
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(b->pages[idx]));
+}
+
+static const struct vm_operations_struct llmos_buf_vm_ops = {
+	.open = llmos_buf_vm_open,
+	.close = llmos_buf_vm_close,
+	.fault = llmos_buf_vm_fault,
+};
+
+/*
+ * Map a buffer's own pages (VM_PFNMAP, as models: no page references for
+ * get_user_pages() to take); the mapping holds a reference.  vm_pgoff is
+ * the first page within the buffer, under the handle's window bits.
+ */
+int llmos_buf_mmap_vma(struct llmos_buf *b, struct vm_area_struct *vma)
+{
+	unsigned long first = vma->vm_pgoff & LLMOS_WINDOW_PGMASK;
+
+	if (!b->pages || first >= b->npages || vma_pages(vma) > b->npages - first)
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL; /* a private copy of device memory would be neither */
+	llmos_buf_get(b);
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_private_data = b;
+	vma->vm_ops = &llmos_buf_vm_ops;
+	return 0;
+}
+
 /*
  * The mapping's offset names the handle (LLMOS_MMAP_OFFSET) and the first
  * page within the model.  Only a creator's shared mapping may write.
@@ -68,6 +115,10 @@ int llmos_mmap(struct file *file, struct vm_area_struct *vma)
 
 	mutex_lock(&lf->lock);
 	h = id <= LLMOS_MAX_HANDLE ? xa_load(&lf->handles, id) : NULL;
+	if (h && h->buf) {
+		ret = llmos_buf_mmap_vma(h->buf, vma);
+		goto out_unlock;
+	}
 	if (!h || first >= h->model->npages || vma_pages(vma) > h->model->npages - first) {
 		ret = -EINVAL;
 		goto out_unlock;

@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "llmos_internal.h"
 
@@ -64,6 +65,9 @@ static void llmos_model_release(struct kref *ref)
 	struct llmos_model *m = container_of(ref, struct llmos_model, ref);
 	unsigned long i;
 
+	if (m->vaddr)
+		vunmap(m->vaddr);
+	mutex_destroy(&m->vmap_lock);
 	for (i = 0; i < m->nr_allocated; i++) {
 		__free_page(m->pages[i]);
 		cond_resched(); /* a model can be gigabytes */
@@ -149,6 +153,7 @@ static struct llmos_model *llmos_model_alloc(const struct llmos_model_create *ar
 	if (!m)
 		return NULL;
 	kref_init(&m->ref);
+	mutex_init(&m->vmap_lock);
 	INIT_LIST_HEAD(&m->node);
 	memcpy(m->name, arg->name, LLMOS_NAME_LEN);
 	m->size = arg->size;
@@ -160,6 +165,7 @@ static struct llmos_model *llmos_model_alloc(const struct llmos_model_create *ar
 	m->state = LLMOS_MODEL_LOADING;
 	m->pages = kvcalloc(m->npages, sizeof(*m->pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!m->pages) {
+		mutex_destroy(&m->vmap_lock);
 		kfree(m);
 		return NULL;
 	}
@@ -193,28 +199,10 @@ static int llmos_model_publish(struct llmos_model *m)
 	return ret;
 }
 
-/*
- * Zeroed pages, not on any LRU list: never reclaimed, swapped or migrated.
- * __GFP_RETRY_MAYFAIL: a model too big for memory fails to load rather than
- * have the OOM killer take other processes for it.
- */
+/* Zeroed, pinned pages charged to the creator (llmos_alloc_pinned_pages()). */
 static int llmos_model_fill_pages(struct llmos_model *m)
 {
-	int nid = m->numa_node == LLMOS_NUMA_ANY ? NUMA_NO_NODE : m->numa_node;
-	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN | __GFP_RETRY_MAYFAIL;
-	struct page *page;
-
-	while (m->nr_allocated < m->npages) {
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		page = alloc_pages_node(nid, gfp, 0);
-		if (!page)
-			return -ENOMEM;
-		m->pages[m->nr_allocated] = page;
-		WRITE_ONCE(m->nr_allocated, m->nr_allocated + 1); /* LIST reads it unlocked */
-		cond_resched();
-	}
-	return 0;
+	return llmos_alloc_pinned_pages(m->pages, m->npages, &m->nr_allocated, m->numa_node);
 }
 
 /*
@@ -260,6 +248,22 @@ int llmos_model_map(struct llmos_model *m, bool writable)
 	llmos_model_get(m);
 	atomic_inc(&m->mappings);
 	return 0;
+}
+
+/*
+ * A sealed model's read-only kernel mapping for the NPU, made on first use
+ * and kept until the model is freed; NULL if vmap fails.
+ */
+void *llmos_model_vaddr(struct llmos_model *m)
+{
+	void *v;
+
+	mutex_lock(&m->vmap_lock);
+	if (!m->vaddr)
+		m->vaddr = vmap(m->pages, m->npages, VM_MAP, PAGE_KERNEL_RO);
+	v = m->vaddr;
+	mutex_unlock(&m->vmap_lock);
+	return v;
 }
 
 /* Its creator let go before sealing it: the half-made model disappears. */

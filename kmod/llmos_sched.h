@@ -87,6 +87,7 @@ void llmos_sched_uring_cancel(struct io_uring_cmd *ioucmd, unsigned int issue_fl
 int llmos_sched_set_prio(struct llmos_file *lf, void __user *uarg, u32 usize);
 int llmos_sched_stats(struct llmos_file *lf, void __user *uarg, u32 usize);
 void llmos_sched_file_release(struct llmos_file *lf);
+int llmos_sched_policy(struct llmos_file *lf, u32 id, u32 *class, u32 *weight);
 void llmos_sched_exit(void);
 
 #endif /* LLMOS_SCHED_H */

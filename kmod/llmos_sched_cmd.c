@@ -335,6 +335,47 @@ void llmos_sched_uring_cancel(struct io_uring_cmd *ioucmd, unsigned int issue_fl
 		io_uring_cmd_done(ioucmd, -ECANCELED, 0, issue_flags);
 }
 
+/**
+ * llmos_sched_policy() - the class and weight other work (NPU jobs) of
+ * this file is ordered by.
+ * @lf:     the file.
+ * @id:     one of its scheduler jobs, or 0 for the calling process's own.
+ * @class:  out: the job's class lowered to its process's ceiling; or
+ *          NORMAL lowered to the caller's ceiling.
+ * @weight: out: the job's weight, else its process's.
+ *
+ * Return: 0, or -EINVAL when the file has no job @id.
+ */
+int llmos_sched_policy(struct llmos_file *lf, u32 id, u32 *class, u32 *weight)
+{
+	struct pid *me = task_tgid(current);
+	struct llmos_sched_proc *p;
+	struct llmos_job *job;
+	int ret = 0;
+
+	*class = LLMOS_CLASS_NORMAL;
+	*weight = LLMOS_WEIGHT_DEFAULT;
+	spin_lock_bh(&llmos_sched_lock);
+	if (id) {
+		job = xa_load(&lf->jobs, id);
+		if (job) {
+			*class = max(job->class, job->proc->ceiling);
+			*weight = job->weight ?: job->proc->weight;
+		} else {
+			ret = -EINVAL;
+		}
+	} else {
+		list_for_each_entry(p, &llmos_sched_procs, node)
+			if (p->pid == me) {
+				*class = max(*class, p->ceiling);
+				*weight = p->weight;
+				break;
+			}
+	}
+	spin_unlock_bh(&llmos_sched_lock);
+	return ret;
+}
+
 /* JOB_STEP as ioctl: wait, interruptibly, until granted. */
 int llmos_sched_step_ioctl(struct llmos_file *lf, void __user *uarg, u32 usize)
 {

@@ -40,9 +40,14 @@
 #define LLMOS_F_SCHED_PREEMPT (1ULL << 4)
 /* JOB_STEP accepts LLMOS_STEP_RELEASE_ONLY (give the slot back without queueing). */
 #define LLMOS_F_STEP_RELEASE_ONLY (1ULL << 5)
+/* Buffers: BUF_CREATE/EXPORT/IMPORT, mmap of buffer handles, dma-buf export and import. */
+#define LLMOS_F_BUFFERS (1ULL << 6)
+/* An accelerator backend is registered: NPU_INFO reports it, NPU_SUBMIT runs jobs on it. */
+#define LLMOS_F_NPU (1ULL << 7)
 /* Every feature this header defines. */
 #define LLMOS_F_ALL (LLMOS_F_IOCTL | LLMOS_F_URING_CMD | LLMOS_F_MODEL_MEMORY | LLMOS_F_SCHED | \
-		     LLMOS_F_SCHED_PREEMPT | LLMOS_F_STEP_RELEASE_ONLY)
+		     LLMOS_F_SCHED_PREEMPT | LLMOS_F_STEP_RELEASE_ONLY | LLMOS_F_BUFFERS | \
+		     LLMOS_F_NPU)
 
 /* ioctl type byte; 0xB9 is unassigned in ioctl-number.rst. */
 #define LLMOS_IOC_MAGIC 0xB9
@@ -350,6 +355,223 @@ struct llmos_sched_stats {
 	__u32 reserved[3];
 };
 
+/*
+ * Buffers (LLMOS_F_BUFFERS).
+ *
+ * A buffer is an unnamed region of zeroed pages, kept off the LRU (never
+ * swapped or reclaimed), charged to the creator's memory cgroup and counted
+ * against the module's cap (parameter max_buf_mb).  Its handle lives in the
+ * same table as model handles: map it read-write (MAP_SHARED) at
+ * LLMOS_MMAP_OFFSET(handle), close it with LLMOS_CMD_HANDLE_CLOSE, use it as
+ * an NPU job operand.  BUF_EXPORT makes a dma-buf fd of it (mmap, vmap,
+ * DMA_BUF_IOCTL_SYNC, attach by any driver); BUF_IMPORT makes a handle of
+ * any exporter's dma-buf fd (job operands only: map the dma-buf itself).
+ * The pages are freed when the last handle, mapping, dma-buf and job that
+ * use them are gone; they are zeroed when allocated, so nothing of a
+ * previous user is ever seen.
+ */
+#define LLMOS_CMD_HANDLE_CLOSE LLMOS_CMD_MODEL_CLOSE /* closes any handle */
+
+/*
+ * struct llmos_buf_create - LLMOS_CMD_BUF_CREATE argument.
+ * @size:        in: bytes (rounded up to whole pages), 1 to 1 TiB (one
+ *               handle's mmap window; -EINVAL outside).
+ * @numa_node:   in: node to allocate on, or LLMOS_NUMA_ANY.
+ * @flags:       in: must be zero.
+ * @handle:      out: the buffer's handle in this file.
+ * @reserved0:   must be zero.
+ * @mmap_offset: out: LLMOS_MMAP_OFFSET(handle).
+ * @reserved:    must be zero.
+ * -ENOSPC when the module's buffer cap would be passed, -ENOMEM when the
+ * memory cgroup refuses.
+ */
+struct llmos_buf_create {
+	__u64 size;
+	__s32 numa_node;
+	__u32 flags;
+	__u32 handle;
+	__u32 reserved0;
+	__u64 mmap_offset;
+	__u64 reserved[4];
+};
+
+/* BUF_EXPORT flags. */
+#define LLMOS_EXPORT_CLOEXEC (1u << 0) /* the new fd is close-on-exec */
+
+/*
+ * struct llmos_buf_export - LLMOS_CMD_BUF_EXPORT argument.
+ * @handle:   in: a buffer created in this file (not an imported one).
+ * @flags:    in: LLMOS_EXPORT_*.
+ * @fd:       out: a dma-buf file descriptor (read-write).
+ * @reserved: must be zero.
+ */
+struct llmos_buf_export {
+	__u32 handle;
+	__u32 flags;
+	__s32 fd;
+	__u32 reserved0;
+	__u64 reserved[3];
+};
+
+/*
+ * struct llmos_buf_import - LLMOS_CMD_BUF_IMPORT argument.
+ * @fd:       in: a dma-buf file descriptor of any exporter (udmabuf, a GPU,
+ *            another llmos buffer); the exporter must support vmap.
+ * @flags:    in: must be zero.
+ * @handle:   out: a handle usable as an NPU operand (not mappable here).
+ * @size:     out: the dma-buf's size in bytes.
+ * @reserved: must be zero.
+ */
+struct llmos_buf_import {
+	__s32 fd;
+	__u32 flags;
+	__u32 handle;
+	__u32 reserved0;
+	__u64 size;
+	__u64 reserved[3];
+};
+
+/*
+ * The accelerator job path (LLMOS_F_NPU).
+ *
+ * A job is a list of 1..LLMOS_NPU_MAX_OPS operations run in order by the
+ * registered backend (one job at a time, like a single-queue device).
+ * NPU_SUBMIT validates every operand at submit time (handle, type, offset,
+ * stride and extent within the memory; -EINVAL, or -EACCES for an output
+ * that is not writable) and holds references on all of them until the job
+ * is over, so closing handles, unmapping or dying never frees memory the
+ * device still uses.  Queued jobs run by the scheduler's classes (the class
+ * and weight of the scheduler job named in @job, else NORMAL and the
+ * process's weight): a higher class first, then fair shares by weight.
+ *
+ * As an IORING_OP_URING_CMD the CQE arrives when the job is over: res 0,
+ * -ETIMEDOUT when it ran longer than the module parameter npu_timeout_ms,
+ * -ECANCELED when the file or ring went first, -EIO when the device failed.
+ * As an ioctl it blocks until then (a signal cancels the job: -EINTR),
+ * unless LLMOS_NPU_FENCE_OUT is given: then it returns once the job is
+ * queued and the fence tells the end.  With LLMOS_NPU_FENCE_OUT, @fence_fd
+ * gets a sync_file fd whose fence signals when the job is over (its status
+ * is the job's result), for poll(2) or any driver that takes sync_files.
+ */
+#define LLMOS_NPU_MAX_OPS 16
+#define LLMOS_NPU_MAX_QUEUED 64 /* jobs a file may have queued or running */
+
+/* Operations. */
+#define LLMOS_NPU_OP_MATMUL 1 /* out[t][r] = dot(weights row r, input token t) */
+
+/* Operand types (ggml's numbers). */
+#define LLMOS_NPU_TYPE_F32 0
+#define LLMOS_NPU_TYPE_Q4_0 2
+#define LLMOS_NPU_TYPE_Q8_0 8
+
+/*
+ * struct llmos_npu_operand - one tensor of an operation.
+ * @handle: a handle of this file: a sealed model (weights only), a buffer
+ *          or an imported dma-buf.
+ * @type:   LLMOS_NPU_TYPE_*.
+ * @offset: bytes from the start of the handle's memory to row 0.
+ * @stride: bytes from one row (weights) or token (input, output) to the
+ *          next; at least the row's size.
+ */
+struct llmos_npu_operand {
+	__u32 handle;
+	__u32 type;
+	__u64 offset;
+	__u64 stride;
+};
+
+/*
+ * struct llmos_npu_op - one operation.
+ * MATMUL: weights Q8_0 or Q4_0, @rows rows of @cols values (@cols a
+ * multiple of 32); input Q8_0, @n_tokens rows of @cols values; output F32,
+ * @n_tokens rows of @rows values (@offset and @stride multiples of 4).
+ * Each result is the sum CPU kernels compute: per block of 32, int8 x int8
+ * summed in int32, scaled by the two fp16 scales, accumulated in float.
+ */
+struct llmos_npu_op {
+	__u32 op;
+	__u32 flags;     /* in: must be zero */
+	__u32 rows;
+	__u32 cols;
+	__u32 n_tokens;
+	__u32 reserved0;
+	struct llmos_npu_operand weights;
+	struct llmos_npu_operand input;
+	struct llmos_npu_operand output;
+	__u64 reserved[2];
+};
+
+/* NPU_SUBMIT flags. */
+#define LLMOS_NPU_FENCE_OUT (1u << 0)     /* return a sync_file fd in @fence_fd */
+#define LLMOS_NPU_FENCE_CLOEXEC (1u << 1) /* that fd is close-on-exec */
+
+/*
+ * struct llmos_npu_submit - LLMOS_CMD_NPU_SUBMIT argument.
+ * @ops:      in: user pointer to @nr_ops struct llmos_npu_op.
+ * @nr_ops:   in: 1..LLMOS_NPU_MAX_OPS.
+ * @op_size:  in: sizeof(struct llmos_npu_op) as the caller knows it.
+ * @flags:    in: LLMOS_NPU_*.
+ * @job:      in: a scheduler job of this file (JOB_CREATE) whose class and
+ *            weight order this job, or 0.
+ * @fence_fd: out: the sync_file fd (LLMOS_NPU_FENCE_OUT), else -1.
+ * @seqno:    out: the job's number, as the fence's seqno.
+ * @reserved: must be zero.
+ * -EBUSY when the file already has LLMOS_NPU_MAX_QUEUED jobs; -ENODEV with
+ * no backend.
+ */
+struct llmos_npu_submit {
+	__u64 ops;
+	__u32 nr_ops;
+	__u32 op_size;
+	__u32 flags;
+	__u32 job;
+	__s32 fence_fd;
+	__u32 reserved0;
+	__u64 seqno;
+	__u64 reserved[3];
+};
+
+#define LLMOS_NPU_NAME_LEN 32
+
+/*
+ * struct llmos_npu_info - LLMOS_CMD_NPU_INFO argument: the backend and its
+ * counters since the module loaded (the same as in sysfs).
+ * @flags:       in: must be zero.
+ * @present:     out: 1 when a backend is registered.
+ * @name:        out: the backend's name ("vnpu").
+ * @types:       out: bit (1 << LLMOS_NPU_TYPE_x) per weight type it runs.
+ * @submitted:   out: jobs accepted.
+ * @completed:   out: jobs that finished with 0.
+ * @failed:      out: jobs that finished with an error other than these two:
+ * @timedout:    out: jobs stopped by the timeout.
+ * @cancelled:   out: jobs cancelled (file or ring gone, signal).
+ * @busy_ns:     out: time the device spent running jobs.
+ * @queued:      out: jobs waiting now; @running: 0 or 1.
+ * @max_queued:  out: the most jobs ever waiting at once.
+ * @buf_bytes:   out: bytes of all llmos buffers now; @buf_cap_bytes: the cap.
+ * @timeout_ms:  out: the job timeout.
+ * @reserved:    must be zero.
+ */
+struct llmos_npu_info {
+	__u32 flags;
+	__u32 present;
+	__u8 name[LLMOS_NPU_NAME_LEN];
+	__u64 types;
+	__u64 submitted;
+	__u64 completed;
+	__u64 failed;
+	__u64 timedout;
+	__u64 cancelled;
+	__u64 busy_ns;
+	__u32 queued;
+	__u32 running;
+	__u32 max_queued;
+	__u32 timeout_ms;
+	__u64 buf_bytes;
+	__u64 buf_cap_bytes;
+	__u64 reserved[4];
+};
+
 #define LLMOS_CMD_GET_INFO _IOWR(LLMOS_IOC_MAGIC, 0x00, struct llmos_info)
 #define LLMOS_CMD_MODEL_CREATE _IOWR(LLMOS_IOC_MAGIC, 0x10, struct llmos_model_create)
 #define LLMOS_CMD_MODEL_SEAL _IOWR(LLMOS_IOC_MAGIC, 0x11, struct llmos_model_handle)
@@ -363,5 +585,10 @@ struct llmos_sched_stats {
 #define LLMOS_CMD_SCHED_SET_PRIO _IOWR(LLMOS_IOC_MAGIC, 0x23, struct llmos_sched_prio)
 #define LLMOS_CMD_SCHED_STATS _IOWR(LLMOS_IOC_MAGIC, 0x24, struct llmos_sched_stats)
 #define LLMOS_CMD_JOB_WATCH _IOWR(LLMOS_IOC_MAGIC, 0x25, struct llmos_job_step)
+#define LLMOS_CMD_BUF_CREATE _IOWR(LLMOS_IOC_MAGIC, 0x30, struct llmos_buf_create)
+#define LLMOS_CMD_BUF_EXPORT _IOWR(LLMOS_IOC_MAGIC, 0x31, struct llmos_buf_export)
+#define LLMOS_CMD_BUF_IMPORT _IOWR(LLMOS_IOC_MAGIC, 0x32, struct llmos_buf_import)
+#define LLMOS_CMD_NPU_INFO _IOWR(LLMOS_IOC_MAGIC, 0x40, struct llmos_npu_info)
+#define LLMOS_CMD_NPU_SUBMIT _IOWR(LLMOS_IOC_MAGIC, 0x41, struct llmos_npu_submit)
 
 #endif /* _UAPI_LINUX_LLMOS_H */
