@@ -51,8 +51,9 @@ TOOLS := $(TOOL_NAMES:%=$(BUILD)/bin/%)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 SELFTESTS := $(patsubst tests/selftests/%.c,$(BUILD)/selftests/%,$(wildcard tests/selftests/*_test.c))
 # Stress programs run in the VM after the selftests (tests/fuzz/uapi_fuzz.c,
-# tests/selftests/killstorm.c); built like the selftests.
-STRESS := $(BUILD)/selftests/uapi_fuzz $(BUILD)/selftests/killstorm
+# tests/selftests/killstorm.c), and helpers of the scenarios
+# (tests/selftests/npu_flood.c); built like the selftests.
+STRESS := $(BUILD)/selftests/uapi_fuzz $(BUILD)/selftests/killstorm $(BUILD)/selftests/npu_flood
 STATIC_LIB := $(BUILD)/lib/libllmos.a
 SHARED_LIB := $(BUILD)/lib/libllmos.so.$(VERSION)
 
