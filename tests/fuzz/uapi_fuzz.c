@@ -82,7 +82,8 @@ static const unsigned int commands[] = {
 	LLMOS_CMD_GET_INFO, LLMOS_CMD_MODEL_CREATE, LLMOS_CMD_MODEL_SEAL, LLMOS_CMD_MODEL_OPEN,
 	LLMOS_CMD_MODEL_CLOSE, LLMOS_CMD_MODEL_LIST, LLMOS_CMD_MODEL_UNLOAD,
 	LLMOS_CMD_JOB_CREATE, LLMOS_CMD_JOB_STEP, LLMOS_CMD_JOB_END, LLMOS_CMD_SCHED_SET_PRIO,
-	LLMOS_CMD_SCHED_STATS, LLMOS_CMD_JOB_WATCH,
+	LLMOS_CMD_SCHED_STATS, LLMOS_CMD_JOB_WATCH, LLMOS_CMD_BUF_CREATE, LLMOS_CMD_BUF_EXPORT,
+	LLMOS_CMD_BUF_IMPORT, LLMOS_CMD_NPU_INFO, LLMOS_CMD_NPU_SUBMIT,
 };
 
 static const uint64_t interesting64[] = {
@@ -125,6 +126,45 @@ static uint64_t some_pointer(struct rng *r, const struct arena *a)
 	default:
 		return (uint64_t)(uintptr_t)(a->rw + 2 * PAGE);
 	}
+}
+
+/* One MATMUL over handles 1..4 of sizes a page holds, or garbage. */
+static void fill_op(struct rng *r, struct llmos_npu_op *op, int sane)
+{
+	struct llmos_npu_operand *o[] = { &op->weights, &op->input, &op->output };
+	const uint32_t types[] = { LLMOS_NPU_TYPE_Q8_0, LLMOS_NPU_TYPE_Q8_0, LLMOS_NPU_TYPE_F32 };
+	const uint64_t strides[] = { 34, 34, 16 };
+	size_t i;
+
+	memset(op, 0, sizeof(*op));
+	op->op = sane || chance(r, 90) ? LLMOS_NPU_OP_MATMUL : (uint32_t)field64(r);
+	op->rows = sane ? below(r, 4) + 1 : (uint32_t)field64(r);
+	op->cols = sane ? 32 : (uint32_t)field64(r);
+	op->n_tokens = sane ? below(r, 3) + 1 : (uint32_t)field64(r);
+	for (i = 0; i < 3; i++) {
+		o[i]->handle = sane || chance(r, 80) ? below(r, 4) + 1 : (uint32_t)field64(r);
+		o[i]->type = sane || chance(r, 80) ? types[i] : (uint32_t)field64(r);
+		o[i]->offset = sane ? 4 * below(r, 4) : field64(r);
+		o[i]->stride = sane || chance(r, 50) ? strides[i] : field64(r);
+	}
+}
+
+/* A submission of 1..3 operations built in the arena's last page. */
+static void fill_submit(struct rng *r, const struct arena *a, struct llmos_npu_submit *s,
+			int sane)
+{
+	struct llmos_npu_op *ops = (void *)(a->rw + (ARG_PAGES - 1) * PAGE);
+	unsigned int i, n = below(r, 3) + 1;
+
+	for (i = 0; i < n; i++)
+		fill_op(r, &ops[i], sane);
+	s->ops = sane || chance(r, 70) ? (uint64_t)(uintptr_t)ops : some_pointer(r, a);
+	s->nr_ops = sane || chance(r, 70) ? n : (uint32_t)field64(r);
+	s->op_size = sane || chance(r, 80) ? sizeof(*ops) : (uint32_t)field64(r);
+	s->flags = chance(r, 30) ? LLMOS_NPU_FENCE_OUT : 0;
+	if (!sane && chance(r, 10))
+		s->flags = (uint32_t)field64(r);
+	s->job = chance(r, 70) ? 0 : below(r, 4);
 }
 
 /*
@@ -195,7 +235,22 @@ static void fill_arg(struct rng *r, const struct arena *a, unsigned int cmd, uns
 		p->weight = sane ? below(r, 200) + 1 : (uint32_t)PICK(r, interesting64);
 		break;
 	}
-	default: /* SEAL, CLOSE, STEP, END, WATCH: an id and flags first */
+	case _IOC_NR(LLMOS_CMD_BUF_CREATE): {
+		struct llmos_buf_create *c = (void *)buf;
+
+		c->size = sane || chance(r, 80) ? (below(r, 16) + 1) * PAGE + below(r, 3) : field64(r);
+		c->numa_node = chance(r, 80) ? LLMOS_NUMA_ANY : (int32_t)field64(r);
+		break;
+	}
+	case _IOC_NR(LLMOS_CMD_BUF_IMPORT): /* exported dma-bufs are among the low fds */
+		((int32_t *)buf)[0] = sane ? (int32_t)below(r, 48) : (int32_t)field64(r);
+		break;
+	case _IOC_NR(LLMOS_CMD_NPU_INFO):
+		break;
+	case _IOC_NR(LLMOS_CMD_NPU_SUBMIT):
+		fill_submit(r, a, (struct llmos_npu_submit *)buf, sane);
+		break;
+	default: /* SEAL, CLOSE, STEP, END, WATCH, EXPORT: an id and flags first */
 		((uint32_t *)buf)[0] = sane ? below(r, 4) + 1 : (uint32_t)field64(r);
 		((uint32_t *)buf)[1] = sane || chance(r, 70) ? below(r, 4) : (uint32_t)field64(r);
 		if (sane && _IOC_NR(cmd) == _IOC_NR(LLMOS_CMD_JOB_WATCH))

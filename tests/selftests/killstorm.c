@@ -3,12 +3,15 @@
  * killstorm.c - N clients of /dev/llmos (default 1000) killed with SIGKILL
  * at random points: mid-load (allocating or writing a model), holding a
  * grant, queued for one (by uring_cmd or a blocking ioctl), with models
- * mapped, with watches armed, several at once and in several threads.
+ * mapped, with watches armed, with NPU jobs queued and running (by
+ * uring_cmd, blocking ioctl and fence), several at once and in several
+ * threads.
  * Half the clients are killed a random time after they start (anywhere in
  * their set-up), half a random time after they report reaching their state.
  * Every client must die of the SIGKILL (not of its own error), at least a
  * quarter must have reached their state, and afterwards no job, queued
- * request, grant, process entry, model or pinned page may be left
+ * request, grant, process entry, model, pinned page, buffer or NPU job may
+ * be left
  * (SCHED_STATS and sysfs); the VM's runner then checks that rmmod works and,
  * on the debug kernel, that kmemleak found nothing.
  *
@@ -46,12 +49,13 @@ enum client_kind {
 	K_QUEUED_IOCTL, /* a blocking JOB_STEP ioctl */
 	K_MAPPED,    /* the shared model opened and mapped, pages touched */
 	K_WATCHING,  /* a grant with a JOB_WATCH armed, stepping in a loop */
+	K_NPU,       /* NPU jobs in flight: uring_cmds, a blocking ioctl, fences */
 	K_THREADS,   /* all of the above at once, in threads */
 	K_NR
 };
 
 static const char *const kind_name[K_NR] = {
-	"loading", "holding", "queued-ioctl", "mapped", "watching", "threads",
+	"loading", "holding", "queued-ioctl", "mapped", "watching", "npu", "threads",
 };
 
 /* Shared with the clients: reached[i] is set once client i is in its state. */
@@ -140,6 +144,64 @@ static void do_mapped(int fd, int idx)
 			sum += p[i];
 }
 
+/* A buffer of size bytes filled with byte (0x11: small scales, small values); 0 or -1. */
+static int npu_buf(int fd, size_t size, unsigned char byte, __u32 *handle)
+{
+	struct llmos_buf_create c = { .size = size, .numa_node = LLMOS_NUMA_ANY };
+	void *p;
+
+	if (ioctl(fd, LLMOS_CMD_BUF_CREATE, &c))
+		return -1;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, c.mmap_offset);
+	if (p == MAP_FAILED)
+		return -1;
+	memset(p, byte, size);
+	munmap(p, size); /* the handle keeps the buffer */
+	*handle = c.handle;
+	return 0;
+}
+
+/* Keep the device busy: 4 uring_cmds pending, then a blocking ioctl, a fenced one. */
+static void do_npu(int fd, int idx)
+{
+	enum { ROWS = 64, COLS = 512, TOKENS = 2, Q8_ROW = COLS / 32 * 34 };
+	struct llmos_npu_op op = { .op = LLMOS_NPU_OP_MATMUL, .rows = ROWS, .cols = COLS,
+				   .n_tokens = TOKENS };
+	struct llmos_npu_submit sub = { .ops = (__u64)(unsigned long)&op, .nr_ops = 1,
+					.op_size = sizeof(op) };
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	__u32 w, x, out;
+	int i;
+
+	if (io_uring_queue_init(8, &ring, 0) || npu_buf(fd, (size_t)ROWS * Q8_ROW, 0x11, &w) ||
+	    npu_buf(fd, (size_t)TOKENS * Q8_ROW, 0x11, &x) ||
+	    npu_buf(fd, (size_t)TOKENS * ROWS * 4, 0, &out))
+		return;
+	op.weights = (struct llmos_npu_operand){ w, LLMOS_NPU_TYPE_Q8_0, 0, Q8_ROW };
+	op.input = (struct llmos_npu_operand){ x, LLMOS_NPU_TYPE_Q8_0, 0, Q8_ROW };
+	op.output = (struct llmos_npu_operand){ out, LLMOS_NPU_TYPE_F32, 0, ROWS * 4 };
+	for (;;) {
+		for (i = 0; i < 4; i++)
+			if (submit_cmd(&ring, fd, LLMOS_CMD_NPU_SUBMIT, &sub, sizeof(sub)))
+				return;
+		mark_reached(idx); /* jobs in flight; next, a blocking one */
+		sub.flags = 0;
+		if (ioctl(fd, LLMOS_CMD_NPU_SUBMIT, &sub))
+			return;
+		sub.flags = LLMOS_NPU_FENCE_OUT | LLMOS_NPU_FENCE_CLOEXEC;
+		if (ioctl(fd, LLMOS_CMD_NPU_SUBMIT, &sub))
+			return;
+		close(sub.fence_fd);
+		sub.flags = 0;
+		for (i = 0; i < 4; i++) {
+			if (io_uring_wait_cqe(&ring, &cqe))
+				return;
+			io_uring_cqe_seen(&ring, cqe);
+		}
+	}
+}
+
 struct thread_arg {
 	int fd, idx;
 	enum client_kind kind;
@@ -190,6 +252,9 @@ static void run_client(enum client_kind kind, int idx, int unprivileged)
 	case K_WATCHING:
 		do_holding(fd, 1, idx);
 		break;
+	case K_NPU:
+		do_npu(fd, idx);
+		break;
 	default: /* every thread marks the one flag: the last to get there counts */
 		for (i = 0; i < 4; i++) {
 			ta[i].fd = i % 2 ? fd : open(DEV_PATH, O_RDWR | O_CLOEXEC);
@@ -222,7 +287,7 @@ static int await_reached(int idx)
 int main(int argc, char **argv)
 {
 	int n = 1000, wave = 16, seed = (int)time(NULL), opt, fd, i, j, ret, status;
-	int not_killed = 0, nreached = 0;
+	int not_killed = 0, nreached = 0, npu;
 	unsigned int kinds[K_NR] = { 0 }, s;
 	struct llmos_totals base, now;
 	enum client_kind wave_kind[64];
@@ -254,6 +319,7 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("open %s: %s\n", DEV_PATH, strerror(errno));
 	if (read_totals(fd, &base))
 		ksft_exit_fail_msg("SCHED_STATS failed\n");
+	npu = has_feature(fd, LLMOS_F_NPU);
 	print_totals("before", &base);
 
 	/* The model the mapping clients share, sealed and closed by its creator. */
@@ -267,6 +333,9 @@ int main(int argc, char **argv)
 
 		for (j = 0; j < k; j++) {
 			enum client_kind kind = (enum client_kind)(rnd(&s) % K_NR);
+
+			if (kind == K_NPU && !npu)
+				kind = K_MAPPED;
 			int unpriv = rnd(&s) % 2;
 
 			kinds[kind]++;

@@ -31,6 +31,15 @@ static inline int do_ioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
+/* Does the module advertise feature bit f (LLMOS_F_*)? */
+static inline int has_feature(int fd, __u64 f)
+{
+	struct llmos_info info;
+
+	memset(&info, 0, sizeof(info));
+	return !do_ioctl(fd, LLMOS_CMD_GET_INFO, &info) && (info.features & f) == f;
+}
+
 static inline long long read_ll(const char *path)
 {
 	char buf[64];
@@ -409,6 +418,7 @@ static inline int get_proc(int fd, pid_t pid, struct llmos_sched_stat *out)
 
 struct llmos_totals {
 	long long models, pinned;   /* sysfs */
+	long long buf_bytes, npu_queued; /* sysfs */
 	unsigned int jobs, queued, held, procs; /* SCHED_STATS, every class */
 };
 
@@ -420,6 +430,8 @@ static inline int read_totals(int fd, struct llmos_totals *t)
 	memset(t, 0, sizeof(*t));
 	t->models = read_ll(LLMOS_SYSFS "models");
 	t->pinned = read_ll(LLMOS_SYSFS "pinned_bytes");
+	t->buf_bytes = read_ll(LLMOS_SYSFS "buf_bytes");
+	t->npu_queued = read_ll(LLMOS_SYSFS "npu_queued");
 	ret = get_stats(fd, &st);
 	if (ret)
 		return ret;
@@ -436,8 +448,8 @@ static inline int read_totals(int fd, struct llmos_totals *t)
  * Wait (up to @ms; io_uring tears rings down asynchronously after a
  * process dies) until no job, queued request, grant or process entry is
  * left (entries are not counted when @any_procs: live processes someone
- * gave a priority keep theirs) and the models and pinned bytes are back to
- * @base's.  0 when they are; otherwise -ETIMEDOUT with *now holding the
+ * gave a priority keep theirs), no NPU job waits, and the models, pinned
+ * bytes and buffer bytes are back to @base's.  0 when they are; otherwise -ETIMEDOUT with *now holding the
  * last reading.
  */
 static inline int await_totals(int fd, const struct llmos_totals *base, int ms, int any_procs,
@@ -448,7 +460,8 @@ static inline int await_totals(int fd, const struct llmos_totals *base, int ms, 
 	for (i = 0; i <= ms / 10; i++) {
 		if (read_totals(fd, now) == 0 && !now->jobs && !now->queued && !now->held &&
 		    (any_procs || !now->procs) && now->models == base->models &&
-		    now->pinned == base->pinned)
+		    now->pinned == base->pinned && now->buf_bytes == base->buf_bytes &&
+		    !now->npu_queued)
 			return 0;
 		usleep(10000);
 	}
@@ -457,8 +470,10 @@ static inline int await_totals(int fd, const struct llmos_totals *base, int ms, 
 
 static inline void print_totals(const char *what, const struct llmos_totals *t)
 {
-	printf("# %s: models %lld, pinned %lld bytes, jobs %u, queued %u, held %u, process entries %u\n",
-	       what, t->models, t->pinned, t->jobs, t->queued, t->held, t->procs);
+	printf("# %s: models %lld, pinned %lld bytes, buffers %lld bytes, NPU jobs queued %lld, "
+	       "jobs %u, queued %u, held %u, process entries %u\n",
+	       what, t->models, t->pinned, t->buf_bytes, t->npu_queued, t->jobs, t->queued, t->held,
+	       t->procs);
 }
 
 #endif /* LLMOS_SELFTEST_UTIL_H */
