@@ -33,7 +33,7 @@
 
 static unsigned int npu_timeout_ms = 5000;
 module_param(npu_timeout_ms, uint, 0644);
-MODULE_PARM_DESC(npu_timeout_ms, "an NPU job running longer is cancelled with -ETIMEDOUT");
+MODULE_PARM_DESC(npu_timeout_ms, "an NPU job running longer is stopped with -ETIMEDOUT (0: never)");
 
 /* struct llmos_npu_client - one file's share of the device. */
 struct llmos_npu_client {
@@ -185,6 +185,7 @@ static void npu_dispatch(void)
 {
 	const struct llmos_npu_backend *b;
 	struct llmos_npu_job *job;
+	unsigned int timeout_ms;
 
 	spin_lock(&llmos_npu_lock);
 	b = llmos_npu_backend;
@@ -200,8 +201,9 @@ static void npu_dispatch(void)
 	spin_unlock(&llmos_npu_lock);
 	if (!job)
 		return;
-	if (!queue_delayed_work(llmos_npu_wq, &job->timeout,
-				msecs_to_jiffies(READ_ONCE(npu_timeout_ms))))
+	timeout_ms = READ_ONCE(npu_timeout_ms);
+	if (!timeout_ms || !queue_delayed_work(llmos_npu_wq, &job->timeout,
+					       msecs_to_jiffies(timeout_ms)))
 		llmos_npu_job_put(job);
 	b->submit(job);
 }

@@ -445,7 +445,7 @@ struct llmos_buf_import {
  * process's weight): a higher class first, then fair shares by weight.
  *
  * As an IORING_OP_URING_CMD the CQE arrives when the job is over: res 0,
- * -ETIMEDOUT when it ran longer than the module parameter npu_timeout_ms,
+ * -ETIMEDOUT when it ran longer than the module parameter npu_timeout_ms (0: no limit),
  * -ECANCELED when the file or ring went first, -EIO when the device failed.
  * As an ioctl it blocks until then (a signal cancels the job: -EINTR),
  * unless LLMOS_NPU_FENCE_OUT is given: then it returns once the job is
