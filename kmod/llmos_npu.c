@@ -507,8 +507,11 @@ static void npu_publish(struct npu_submission *s)
 }
 
 /*
- * NPU_SUBMIT as an ioctl: wait for the end (a signal cancels the job and
- * waits for the device to let go of it), or with a fence return at once.
+ * NPU_SUBMIT as an ioctl: wait for the end, or with a fence return at once.
+ * Only a fatal signal ends the wait early: it cancels the job and waits for
+ * the device to let go of it.  Other signals wait (jobs are short, and
+ * bounded by npu_timeout_ms), and so does io_uring's task work, which
+ * interrupts interruptible sleeps (TIF_NOTIFY_SIGNAL) without any signal.
  */
 int llmos_npu_submit_ioctl(struct llmos_file *lf, void __user *uarg, u32 usize)
 {
@@ -521,7 +524,7 @@ int llmos_npu_submit_ioctl(struct llmos_file *lf, void __user *uarg, u32 usize)
 	npu_publish(&s);
 	if (s.arg.flags & LLMOS_NPU_FENCE_OUT) {
 		ret = 0;
-	} else if (wait_for_completion_interruptible(&s.job->done)) {
+	} else if (wait_for_completion_killable(&s.job->done)) {
 		npu_cancel(s.job, -ECANCELED);
 		wait_for_completion(&s.job->done);
 		ret = -EINTR;

@@ -24,7 +24,12 @@ static const char *const feature_names[] = {
 	"model_memory",
 	"sched",
 	"sched_preempt",
+	"step_release_only",
+	"buffers",
+	"npu",
 };
+_Static_assert(LLMOS_F_ALL == (1ULL << sizeof(feature_names) / sizeof(feature_names[0])) - 1,
+	       "a name for each feature bit of the UAPI");
 
 const char *llmos_feature_name(unsigned int bit)
 {

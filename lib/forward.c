@@ -6,19 +6,44 @@
  * each added to the residual stream; then the final norm and the logits.
  * The family's choices (struct llmos_arch: biases, fused matrices, post
  * norms, GELU, sliding windows, soft-capping, rope factors) are data the
- * steps below consult; there is one forward pass for every family.
+ * steps below consult; there is one forward pass for every family.  With
+ * the NPU (LLMOS_DEVICE_NPU) the matmuls of its weight types are its jobs;
+ * everything else runs here.
  */
 #include <math.h>
 #include <string.h>
 
 #include "matmul.h"
+#include "npu.h"
 #include "session.h"
+
+#define MM_SHARED_MAX 3 /* q, k and v */
+
+/*
+ * out[i] = w[i] x for count (at most MM_SHARED_MAX) weights that take the
+ * same input: those of the NPU's types (with LLMOS_DEVICE_NPU) in one NPU
+ * job, the others on the CPU.
+ */
+static int mm_shared(struct llmos_session *s, float *const out[],
+		     const struct llmos_weight *const w[], int count, const float *x, uint32_t n)
+{
+	struct llmos_npu_matmul npu[MM_SHARED_MAX];
+	int i, n_npu = 0, ret = 0;
+
+	for (i = 0; i < count && !ret; i++) {
+		if (llmos_npu_runs(s->npu, w[i]->type))
+			npu[n_npu++] = (struct llmos_npu_matmul){ out[i], w[i] };
+		else
+			ret = llmos_matmul(s->pool, out[i], w[i]->data, w[i]->type, w[i]->rows,
+					   w[i]->cols, x, (int)n, s->mm_batch, s->mm_scratch);
+	}
+	return ret || !n_npu ? ret : llmos_npu_run(s, npu, n_npu, x, n);
+}
 
 static int mm(struct llmos_session *s, float *out, const struct llmos_weight *w, const float *x,
 	      uint32_t n)
 {
-	return llmos_matmul(s->pool, out, w->data, w->type, w->rows, w->cols, x, (int)n,
-			    s->mm_batch, s->mm_scratch);
+	return mm_shared(s, &out, &w, 1, x, n);
 }
 
 static void embed(struct llmos_session *s, const int32_t *ids, uint32_t n)
@@ -229,8 +254,8 @@ static int project_qkv(struct llmos_session *s, const struct llmos_layer *L, flo
 		take_cols(v, s->wide, n, w, q_dim + kv_dim, kv_dim);
 		return 0;
 	}
-	if ((ret = mm(s, s->q, &L->wq, s->xb, n)) || (ret = mm(s, k, &L->wk, s->xb, n)) ||
-	    (ret = mm(s, v, &L->wv, s->xb, n)))
+	if ((ret = mm_shared(s, (float *[]){ s->q, k, v },
+			     (const struct llmos_weight *[]){ &L->wq, &L->wk, &L->wv }, 3, s->xb, n)))
 		return ret;
 	add_bias(s->q, L->bq, n, q_dim);
 	add_bias(k, L->bk, n, kv_dim);
@@ -294,8 +319,9 @@ static int project_gate_up(struct llmos_session *s, const struct llmos_layer *L,
 	int ffn = s->m->hp.ffn_dim, ret;
 
 	if (L->w_gate.data) {
-		if ((ret = mm(s, s->hb, &L->w_gate, s->xb, n)) ||
-		    (ret = mm(s, s->hb2, &L->w_up, s->xb, n)))
+		if ((ret = mm_shared(s, (float *[]){ s->hb, s->hb2 },
+				     (const struct llmos_weight *[]){ &L->w_gate, &L->w_up }, 2,
+				     s->xb, n)))
 			return ret;
 		add_bias(s->hb, L->b_gate, n, ffn);
 		add_bias(s->hb2, L->b_up, n, ffn);

@@ -211,6 +211,28 @@ static void convert_activations(struct llmos_pool *pool, struct matmul_job *job,
 		convert_worker(job, 0, 1);
 }
 
+int llmos_matmul_quantize(struct llmos_pool *pool, enum llmos_type wtype, int64_t cols,
+			  const float *x, int n_tokens, void *dst)
+{
+	const struct llmos_type_traits *wt = llmos_type_traits(wtype);
+	int err = check_args(wt, 1, cols, n_tokens);
+	struct matmul_job job;
+
+	if (err)
+		return err;
+	if (wt->vec_dot_type == LLMOS_TYPE_F32)
+		return llmos_fail(-EINVAL, "matmul: %s takes its activations as f32", wt->name);
+	job = (struct matmul_job){
+		.xt = llmos_type_traits(wt->vec_dot_type),
+		.xf = x,
+		.x_row = llmos_row_size(wt->vec_dot_type, cols),
+		.cols = (int)cols,
+		.n_tokens = n_tokens,
+	};
+	convert_activations(pool, &job, dst);
+	return 0;
+}
+
 int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_type wtype,
 		 int64_t rows, int64_t cols, const float *x, int n_tokens, bool batch,
 		 void *scratch)

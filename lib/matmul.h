@@ -35,4 +35,13 @@ int llmos_matmul(struct llmos_pool *pool, float *out, const void *w, enum llmos_
 		 int64_t rows, int64_t cols, const float *x, int n_tokens, bool batch,
 		 void *scratch);
 
+/*
+ * The activations as llmos_matmul() converts them for wtype's vec_dot
+ * (byte for byte): n_tokens rows of llmos_row_size(vec_dot_type, cols)
+ * bytes into dst.  -EINVAL as llmos_matmul(), and for a type that takes
+ * f32 activations.
+ */
+int llmos_matmul_quantize(struct llmos_pool *pool, enum llmos_type wtype, int64_t cols,
+			  const float *x, int n_tokens, void *dst);
+
 #endif /* LLMOS_MATMUL_H */

@@ -190,7 +190,7 @@ static uint32_t own_weight(struct llmos *h)
 /* ---- a session's client ------------------------------------------------ */
 
 struct llmos_sched_client {
-	struct llmos *dev;        /* this session's own handle */
+	struct llmos *dev;        /* the session's handle (not owned) */
 	struct io_uring ring;
 	uint32_t job;
 	int job_ok;               /* job is a job of this handle */
@@ -275,46 +275,36 @@ out:
 	return 0;
 }
 
-/* Is there a scheduler to use?  0: no (and nothing to report), 1: yes. */
-static int sched_available(struct llmos **dev, uint64_t *features)
+/* Is there a scheduler to use on dev?  0: no (and nothing to report), 1: yes. */
+static int sched_available(const struct llmos *dev, uint64_t *features)
 {
 	struct llmos_module_info info;
 	const char *off = getenv("LLMOS_NO_SCHED");
 
-	*dev = NULL;
 	if (off && *off && strcmp(off, "0"))
 		return 0;
-	if (llmos_open(dev, 0) < 0) {
-		llmos_clear_error(); /* no usable module: run unscheduled, as before */
+	/* no usable module: run unscheduled, as before */
+	if (!dev || llmos_mode(dev) != LLMOS_MODE_KERNEL || llmos_module_info(dev, &info) < 0)
 		return 0;
-	}
-	if (llmos_module_info(*dev, &info) < 0 || !(info.features & LLMOS_F_SCHED) ||
-	    !(info.features & LLMOS_F_URING_CMD)) {
-		llmos_clear_error();
-		llmos_close(*dev);
-		*dev = NULL;
+	if (!(info.features & LLMOS_F_SCHED) || !(info.features & LLMOS_F_URING_CMD))
 		return 0;
-	}
 	*features = info.features;
 	return 1;
 }
 
-int llmos_sched_client_create(struct llmos_sched_client **out, int sched_class,
-			      uint32_t weight, int class_given)
+int llmos_sched_client_create(struct llmos_sched_client **out, struct llmos *dev,
+			      int sched_class, uint32_t weight, int class_given)
 {
 	struct llmos_sched_client *c;
-	struct llmos *dev;
 	uint64_t features = 0;
 	int ret;
 
 	*out = NULL;
-	if (sched_class == LLMOS_CLASS_NONE || !sched_available(&dev, &features))
+	if (sched_class == LLMOS_CLASS_NONE || !sched_available(dev, &features))
 		return 0;
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		llmos_close(dev);
+	if (!c)
 		return llmos_fail(-ENOMEM, "scheduler client: out of memory");
-	}
 	c->dev = dev;
 	c->can_watch = !!(features & LLMOS_F_SCHED_PREEMPT);
 	c->no_release_only = !(features & LLMOS_F_STEP_RELEASE_ONLY);
@@ -322,7 +312,7 @@ int llmos_sched_client_create(struct llmos_sched_client **out, int sched_class,
 	if (ret < 0) {
 		/* io_uring disabled (sysctl kernel.io_uring_disabled): unscheduled */
 		ret = ret == -ENOMEM ? llmos_fail(ret, "io_uring: out of memory") : 0;
-		goto out_close;
+		goto out_free;
 	}
 	ret = job_for_class(c, sched_class, weight, class_given, &c->job);
 	if (!class_given && (ret == -EOPNOTSUPP || ret == -ENOTTY || ret == -EINVAL)) {
@@ -338,8 +328,7 @@ int llmos_sched_client_create(struct llmos_sched_client **out, int sched_class,
 	return 0;
 out_ring:
 	io_uring_queue_exit(&c->ring);
-out_close:
-	llmos_close(dev);
+out_free:
 	free(c);
 	return ret;
 }
@@ -350,8 +339,12 @@ void llmos_sched_client_free(struct llmos_sched_client *c)
 		return;
 	job_end(c, c->job); /* releases a grant, cancels a pending step */
 	io_uring_queue_exit(&c->ring);
-	llmos_close(c->dev);
 	free(c);
+}
+
+uint32_t llmos_sched_client_job(const struct llmos_sched_client *c)
+{
+	return c ? c->job : 0;
 }
 
 int llmos_sched_client_set(struct llmos_sched_client *c, int sched_class, uint32_t weight)
@@ -547,7 +540,7 @@ int llmos_session_set_sched(struct llmos_session *s, int sched_class, uint32_t w
 	} else if (s->sched) {
 		ret = llmos_sched_client_set(s->sched, sched_class, weight);
 	} else {
-		ret = llmos_sched_client_create(&s->sched, sched_class, weight, 1);
+		ret = llmos_sched_client_create(&s->sched, s->dev, sched_class, weight, 1);
 	}
 	if (ret < 0)
 		return ret;

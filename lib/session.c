@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * session.c - sessions: a KV cache sized from the context length, batched
- * prefill in chunks of n_batch tokens (each step under a grant of the
- * module's scheduler when there is one), incremental decode, and the logits.
+ * session.c - sessions: a KV cache sized from the context length (with the
+ * activations, in a module buffer when llmos.ko has them), batched prefill
+ * in chunks of n_batch tokens (each step under a grant of the module's
+ * scheduler when there is one), incremental decode, and the logits.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,36 +61,99 @@ static size_t fused_width(const struct llmos_model *m)
 	return w;
 }
 
-static int alloc_buffers(struct llmos_session *s)
+/* Hands out a region's bytes in order, 64-byte aligned; while sizing (base NULL), NULL. */
+struct carver {
+	char *base;
+	size_t used;
+};
+
+static void *carve(struct carver *c, size_t n, size_t size)
+{
+	void *p = c->base ? c->base + c->used : NULL;
+
+	c->used += (n * size + 63) / 64 * 64;
+	return p;
+}
+
+/* The KV cache and the activations, one after another in c. */
+static void lay_out(struct llmos_session *s, struct carver *c)
 {
 	const struct llmos_hparams *hp = &s->m->hp;
 	size_t kv = (size_t)hp->n_layers * s->n_kv * hp->n_kv_heads * hp->head_dim;
 	size_t b = s->n_batch, q_dim = (size_t)hp->n_heads * hp->head_dim;
-	int nth = llmos_pool_threads(s->pool);
+	size_t kv_dim = (size_t)hp->n_kv_heads * hp->head_dim, wide = fused_width(s->m);
+	size_t nth = (size_t)llmos_pool_threads(s->pool);
 
-	s->key_cache = calloc(kv ? kv : 1, sizeof(llmos_fp16));
-	s->value_cache = calloc(kv ? kv : 1, sizeof(llmos_fp16));
-	s->q16 = calloc(b * q_dim, sizeof(llmos_fp16));
-	s->k = alloc_floats(b * hp->n_kv_heads * hp->head_dim);
-	s->v = alloc_floats(b * hp->n_kv_heads * hp->head_dim);
-	s->probs16 = calloc((size_t)nth * s->n_kv, sizeof(llmos_fp16));
-	s->v16 = calloc(b * hp->n_kv_heads * hp->head_dim, sizeof(llmos_fp16));
-	s->x = alloc_floats(b * hp->dim);
-	s->xb = alloc_floats(b * hp->dim);
-	s->q = alloc_floats(b * q_dim);
-	s->att = alloc_floats(b * q_dim);
-	s->hb = alloc_floats(b * hp->ffn_dim);
-	s->hb2 = alloc_floats(b * hp->ffn_dim);
-	s->wide = fused_width(s->m) ? alloc_floats(b * fused_width(s->m)) : NULL;
-	s->scores = alloc_floats((size_t)nth * s->n_kv);
-	s->mm_scratch = aligned_alloc(64, (scratch_size(s->m, s->n_batch) + 63) / 64 * 64 + 64);
-	s->logits = alloc_floats(hp->n_vocab);
+	s->key_cache = carve(c, kv, sizeof(llmos_fp16));
+	s->value_cache = carve(c, kv, sizeof(llmos_fp16));
+	s->q16 = carve(c, b * q_dim, sizeof(llmos_fp16));
+	s->k = carve(c, b * kv_dim, sizeof(float));
+	s->v = carve(c, b * kv_dim, sizeof(float));
+	s->probs16 = carve(c, nth * s->n_kv, sizeof(llmos_fp16));
+	s->v16 = carve(c, b * kv_dim, sizeof(llmos_fp16));
+	s->x = carve(c, b * hp->dim, sizeof(float));
+	s->xb = carve(c, b * hp->dim, sizeof(float));
+	s->q = carve(c, b * q_dim, sizeof(float));
+	s->att = carve(c, b * q_dim, sizeof(float));
+	s->hb = carve(c, b * hp->ffn_dim, sizeof(float));
+	s->hb2 = carve(c, b * hp->ffn_dim, sizeof(float));
+	s->wide = wide ? carve(c, b * wide, sizeof(float)) : NULL;
+	s->scores = carve(c, nth * s->n_kv, sizeof(float));
+	s->mm_scratch = carve(c, s->mm_scratch_size + 64, 1);
+}
+
+static int alloc_buffers(struct llmos_session *s)
+{
+	struct carver c = { NULL, 0 };
+	char detail[400];
+	int ret;
+
+	s->mm_scratch_size = scratch_size(s->m, s->n_batch);
+	lay_out(s, &c);
+	/* the NPU reads and writes module memory only */
+	if (s->device == LLMOS_DEVICE_NPU)
+		ret = llmos_devbuf_create(s->dev, c.used, &s->mem);
+	else
+		ret = llmos_devbuf_alloc(s->dev, c.used, &s->mem);
+	if (ret < 0) {
+		snprintf(detail, sizeof(detail), "%s", llmos_last_error());
+		return llmos_fail(ret, "session: no memory for a context of %u: %s", s->n_ctx,
+				  detail);
+	}
+	c = (struct carver){ s->mem.data, 0 };
+	lay_out(s, &c);
+	s->logits = alloc_floats(s->m->hp.n_vocab);
 	s->logits_cap = 1;
-	if (!s->key_cache || !s->value_cache || !s->q16 || !s->k || !s->v || !s->probs16 || !s->v16 ||
-	    !s->x || !s->xb || !s->q || !s->att || !s->hb || !s->hb2 || !s->scores ||
-	    !s->mm_scratch || !s->logits || (fused_width(s->m) && !s->wide))
-		return llmos_fail(-ENOMEM, "session: out of memory for a context of %u", s->n_ctx);
+	if (!s->logits)
+		return llmos_fail(-ENOMEM, "session: out of memory for the logits");
 	return 0;
+}
+
+/*
+ * The session's /dev/llmos handle: the model's for "llmos:NAME" (its
+ * handles are in that file), else its own, standalone when there is no
+ * usable module; then, for the NPU, that it has one.
+ */
+static int open_device(struct llmos_session *s)
+{
+	uint64_t types;
+	int ret;
+
+	if (s->m->src.dev) {
+		s->dev = s->m->src.dev;
+	} else {
+		ret = llmos_open(&s->dev, 0);
+		if (ret < 0 && s->device == LLMOS_DEVICE_NPU)
+			return ret;
+		if (ret < 0) {
+			llmos_clear_error(); /* no usable module: standalone, as before */
+			ret = llmos_open(&s->dev, LLMOS_OPEN_STANDALONE);
+		}
+		if (ret < 0)
+			return ret;
+		s->own_dev = true;
+	}
+	return s->device == LLMOS_DEVICE_NPU ? llmos_npu_probe(s->dev, &types) : 0;
 }
 
 /* The widest activation row of one token (the forward pass indexes with int). */
@@ -126,6 +191,8 @@ static int check_params(const struct llmos_model *m, const struct llmos_session_
 	*n_threads = p && p->n_threads ? (int)p->n_threads : (int)(cpus > 0 ? cpus : 1);
 	if (*n_threads > 256)
 		return llmos_fail(-EINVAL, "session: %d threads is too many", *n_threads);
+	if (p && p->device != LLMOS_DEVICE_CPU && p->device != LLMOS_DEVICE_NPU)
+		return llmos_fail(-EINVAL, "session: unknown device %u", p->device);
 	return 0;
 }
 
@@ -144,6 +211,10 @@ int llmos_session_create(struct llmos_session **out, const struct llmos_model *m
 		return llmos_fail(-ENOMEM, "session: out of memory");
 	s->m = m;
 	ret = check_params(m, p, &s->n_ctx, &s->n_batch, &n_threads);
+	if (ret < 0)
+		goto out_free;
+	s->device = p ? p->device : LLMOS_DEVICE_CPU;
+	ret = open_device(s);
 	if (ret < 0)
 		goto out_free;
 	s->n_kv = (s->n_ctx + 31) / 32 * 32;
@@ -169,8 +240,10 @@ int llmos_session_create(struct llmos_session **out, const struct llmos_model *m
 	if (ret < 0)
 		goto out_free;
 	s->sched_class = LLMOS_CLASS_NORMAL;
-	ret = llmos_sched_client_create(&s->sched, LLMOS_CLASS_NORMAL, 0, 0);
+	ret = llmos_sched_client_create(&s->sched, s->dev, LLMOS_CLASS_NORMAL, 0, 0);
 	if (ret < 0)
+		goto out_free;
+	if (s->device == LLMOS_DEVICE_NPU && (ret = llmos_npu_create(&s->npu, s)) < 0)
 		goto out_free;
 	*out = s;
 	return 0;
@@ -184,24 +257,12 @@ void llmos_session_free(struct llmos_session *s)
 	if (!s)
 		return;
 	llmos_sched_client_free(s->sched);
+	llmos_npu_free(s->npu, s->dev);
+	llmos_devbuf_free(s->dev, &s->mem);
 	llmos_pool_destroy(s->pool);
-	free(s->key_cache);
-	free(s->value_cache);
-	free(s->q16);
-	free(s->k);
-	free(s->v);
-	free(s->probs16);
-	free(s->v16);
-	free(s->x);
-	free(s->xb);
-	free(s->q);
-	free(s->att);
-	free(s->hb);
-	free(s->hb2);
-	free(s->wide);
-	free(s->scores);
-	free(s->mm_scratch);
 	free(s->logits);
+	if (s->own_dev)
+		llmos_close(s->dev);
 	free(s);
 }
 
@@ -299,4 +360,13 @@ void llmos_session_reset(struct llmos_session *s)
 {
 	s->pos = 0;
 	s->n_logits = 0;
+}
+
+void llmos_session_device_info(const struct llmos_session *s,
+			       struct llmos_session_device_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->device = s->device;
+	info->module_memory = s->mem.handle != 0;
+	llmos_npu_info(s->npu, s->m, info);
 }

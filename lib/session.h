@@ -10,7 +10,9 @@
 
 #include <stdbool.h>
 
+#include "devbuf.h"
 #include "model.h"
+#include "npu.h"
 #include "sched_client.h"
 #include "threadpool.h"
 
@@ -29,6 +31,18 @@ struct llmos_session {
 	 */
 	bool in_batch;
 	bool mm_batch;
+
+	/* /dev/llmos: the model's handle for "llmos:NAME", else the session's own */
+	struct llmos *dev;
+	bool own_dev;          /* dev is the session's, to close */
+	uint32_t device;       /* LLMOS_DEVICE_* */
+	struct llmos_npu *npu; /* the matmuls the NPU runs (LLMOS_DEVICE_NPU); else NULL */
+	/*
+	 * The KV cache and the activations below, in one region: a module
+	 * buffer when the module has them (always with the NPU, which reads
+	 * and writes them there), else anonymous memory.
+	 */
+	struct llmos_devbuf mem;
 
 	struct llmos_sched_client *sched; /* NULL: steps run unscheduled */
 	int sched_class;       /* LLMOS_CLASS_*, as set (NORMAL by default) */
@@ -57,8 +71,9 @@ struct llmos_session {
 	float *scores;         /* (n_threads, n_kv) attention weights */
 	llmos_fp16 *probs16;   /* (n_threads, n_kv) the same after softmax, in fp16 */
 	void *mm_scratch;      /* activations converted for quantized matmuls */
+	size_t mm_scratch_size;
 
-	float *logits;         /* (logits_cap, n_vocab) */
+	float *logits;         /* (logits_cap, n_vocab), on the heap */
 	uint32_t logits_cap;   /* rows allocated */
 	uint32_t n_logits;     /* rows valid after the last eval */
 	uint32_t logits_first; /* token index (in the last eval) of row 0 */

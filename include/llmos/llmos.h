@@ -183,11 +183,25 @@ struct llmos_session;
  */
 #define LLMOS_DEFAULT_CTX_MAX 4096
 
+/*
+ * Where a session's matrix products run.  With LLMOS_DEVICE_NPU every
+ * matmul whose weights are of a type the module's NPU backend runs (Q8_0,
+ * Q4_0) is an NPU job; everything else (other weight types, attention,
+ * norms, RoPE, sampling) stays on the CPU.  Greedy output is the same on
+ * both.  The NPU needs llmos.ko with LLMOS_F_NPU: session creation fails
+ * with -LLMOS_ENOMODULE without the module, -LLMOS_EUNSUPPORTED without a
+ * backend.  A model file (not "llmos:NAME") is first copied into a module
+ * buffer, as the NPU reads only module memory.
+ */
+#define LLMOS_DEVICE_CPU 0
+#define LLMOS_DEVICE_NPU 1
+
 struct llmos_session_params {
 	uint32_t n_ctx;     /* positions in the KV cache; 0: the model's n_ctx_train,
 			       at most LLMOS_DEFAULT_CTX_MAX */
 	uint32_t n_threads; /* 0: one per CPU */
 	uint32_t n_batch;   /* prompt tokens per forward step; 0: 64 */
+	uint32_t device;    /* LLMOS_DEVICE_CPU (0) or LLMOS_DEVICE_NPU */
 };
 
 int llmos_session_create(struct llmos_session **out, const struct llmos_model *m,
@@ -220,6 +234,22 @@ const float *llmos_session_logits(const struct llmos_session *s, int32_t i);
 uint32_t llmos_session_pos(const struct llmos_session *s);
 uint32_t llmos_session_n_ctx(const struct llmos_session *s);
 void llmos_session_reset(struct llmos_session *s);
+
+/* Where a session computes and keeps its memory, and what its NPU did. */
+struct llmos_session_device_info {
+	uint32_t device;         /* LLMOS_DEVICE_* */
+	int module_memory;       /* 1: the KV cache and activations are in a module
+				    buffer (pinned, charged to the memory cgroup) */
+	uint32_t npu_weights;    /* weight matrices whose matmuls run on the NPU */
+	uint32_t cpu_weights;    /* weight matrices whose matmuls run on the CPU */
+	uint64_t npu_copy_bytes; /* weights copied into a module buffer for the NPU
+				    (a model file; 0 for "llmos:NAME") */
+	uint64_t npu_jobs;       /* NPU jobs run */
+	uint64_t npu_ops;        /* matmuls in them */
+	uint64_t npu_ns;         /* time spent waiting for them */
+};
+void llmos_session_device_info(const struct llmos_session *s,
+			       struct llmos_session_device_info *info);
 
 /* ---- scheduling: who computes next, when several processes share ------ */
 
@@ -321,6 +351,36 @@ int llmos_sched_set_prio(struct llmos *h, int pid, int sched_class, uint32_t wei
  * (so at most twice the true value); 0 for an empty histogram.
  */
 uint64_t llmos_sched_wait_percentile(const uint64_t hist[LLMOS_SCHED_WAIT_BUCKETS], double p);
+
+/* ---- the NPU: the module's accelerator backend ------------------------- */
+
+#define LLMOS_NPU_NAME_MAX 32
+
+/* What the module's NPU_INFO reports: the backend and its counters since load. */
+struct llmos_npu_stats {
+	int present;            /* 1: a backend is registered */
+	char name[LLMOS_NPU_NAME_MAX]; /* the backend's name ("vnpu") */
+	uint64_t types;         /* bit (1 << t) per GGUF weight type t it runs */
+	uint64_t submitted;     /* jobs accepted */
+	uint64_t completed;     /* jobs that finished with 0 */
+	uint64_t failed;        /* jobs that finished with another error than: */
+	uint64_t timedout;      /* jobs stopped by the timeout */
+	uint64_t cancelled;     /* jobs cancelled (file or ring gone, signal) */
+	uint64_t busy_ns;       /* time the device spent running jobs */
+	uint32_t queued;        /* jobs waiting now */
+	uint32_t running;       /* 0 or 1 */
+	uint32_t max_queued;    /* the most jobs ever waiting at once */
+	uint32_t timeout_ms;    /* the job timeout */
+	uint64_t buf_bytes;     /* bytes of all module buffers now */
+	uint64_t buf_cap_bytes; /* their cap */
+};
+
+/*
+ * llmos_npu_stats() - the NPU backend and its counters.  Needs a handle in
+ * LLMOS_MODE_KERNEL (-LLMOS_ENOMODULE) whose module advertises LLMOS_F_NPU
+ * (-LLMOS_EUNSUPPORTED).
+ */
+int llmos_npu_stats(struct llmos *h, struct llmos_npu_stats *st);
 
 /* ---- sampling --------------------------------------------------------- */
 

@@ -97,6 +97,10 @@ static void feature_names_cover_the_uapi_bits(void **state)
 	assert_string_equal("model_memory", llmos_feature_name(2));
 	assert_string_equal("sched", llmos_feature_name(3));
 	assert_string_equal("sched_preempt", llmos_feature_name(4));
+	assert_string_equal("step_release_only", llmos_feature_name(5));
+	assert_string_equal("buffers", llmos_feature_name(6));
+	assert_string_equal("npu", llmos_feature_name(7));
+	assert_null(llmos_feature_name(8));
 	assert_null(llmos_feature_name(64));
 }
 

@@ -53,7 +53,7 @@ static struct llmos_model *load(void)
 static struct llmos_session *session(struct llmos_model *m, uint32_t ctx, uint32_t threads,
 				     uint32_t batch)
 {
-	struct llmos_session_params p = { ctx, threads, batch };
+	struct llmos_session_params p = { ctx, threads, batch, LLMOS_DEVICE_CPU };
 	struct llmos_session *s;
 
 	assert_int_equal(0, llmos_session_create(&s, m, &p));

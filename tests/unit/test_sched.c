@@ -185,7 +185,7 @@ static struct llmos_model *load_model(void)
 
 static struct llmos_session *new_session(struct llmos_model *m)
 {
-	struct llmos_session_params p = { 64, 1, 4 };
+	struct llmos_session_params p = { 64, 1, 4, LLMOS_DEVICE_CPU };
 	struct llmos_session *s;
 
 	assert_int_equal(0, llmos_session_create(&s, m, &p));

@@ -74,7 +74,44 @@ int cli_load(const char *cmd, const char *path, struct llmos_model **m)
 int cli_session(const char *cmd, struct llmos_model *m, uint32_t n_ctx, uint32_t n_threads,
 		uint32_t n_batch, struct llmos_session **s)
 {
-	struct llmos_session_params p = { n_ctx, n_threads, n_batch };
+	return cli_session_on(cmd, m, n_ctx, n_threads, n_batch, LLMOS_DEVICE_CPU, s);
+}
+
+int cli_device(const char *cmd, const char *s, uint32_t *out)
+{
+	if (!strcmp(s, "cpu"))
+		*out = LLMOS_DEVICE_CPU;
+	else if (!strcmp(s, "npu"))
+		*out = LLMOS_DEVICE_NPU;
+	else {
+		fprintf(stderr, "llmos %s: --device wants cpu or npu, not '%s'\n", cmd, s);
+		return -1;
+	}
+	return 0;
+}
+
+const char *cli_device_name(uint32_t device)
+{
+	return device == LLMOS_DEVICE_NPU ? "npu" : "cpu";
+}
+
+void cli_device_report(const char *cmd, const struct llmos_session *s)
+{
+	struct llmos_session_device_info di;
+
+	llmos_session_device_info(s, &di);
+	if (di.device != LLMOS_DEVICE_NPU)
+		return;
+	fprintf(stderr, "llmos %s: npu: %u weight matrices on the NPU, %u on the CPU; %llu jobs "
+			"of %llu matmuls, %.1f ms\n", cmd, di.npu_weights, di.cpu_weights,
+		(unsigned long long)di.npu_jobs, (unsigned long long)di.npu_ops,
+		(double)di.npu_ns / 1e6);
+}
+
+int cli_session_on(const char *cmd, struct llmos_model *m, uint32_t n_ctx, uint32_t n_threads,
+		   uint32_t n_batch, uint32_t device, struct llmos_session **s)
+{
+	struct llmos_session_params p = { n_ctx, n_threads, n_batch, device };
 	struct llmos_model_desc d;
 	int ret;
 
@@ -85,7 +122,17 @@ int cli_session(const char *cmd, struct llmos_model *m, uint32_t n_ctx, uint32_t
 			cmd, n_ctx, d.n_ctx_train);
 	ret = llmos_session_create(s, m, &p);
 	if (ret < 0)
-		return cli_error(cmd, "cannot create a session", ret);
+		return cli_error(cmd, device == LLMOS_DEVICE_NPU ?
+				 "cannot create a session on the npu" : "cannot create a session",
+				 ret);
+	if (device == LLMOS_DEVICE_NPU && !getenv("LLMOS_QUIET")) {
+		struct llmos_session_device_info di;
+
+		llmos_session_device_info(*s, &di);
+		if (!di.npu_weights)
+			fprintf(stderr, "llmos %s: warning: no weights of the NPU's types (q8_0, "
+					"q4_0): everything runs on the CPU\n", cmd);
+	}
 	return 0;
 }
 

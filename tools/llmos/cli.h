@@ -31,6 +31,19 @@ double cli_now(void); /* seconds, monotonic */
 int cli_load(const char *cmd, const char *path, struct llmos_model **m);
 int cli_session(const char *cmd, struct llmos_model *m, uint32_t n_ctx, uint32_t n_threads,
 		uint32_t n_batch, struct llmos_session **s);
+/* The same on a device (LLMOS_DEVICE_*). */
+int cli_session_on(const char *cmd, struct llmos_model *m, uint32_t n_ctx, uint32_t n_threads,
+		   uint32_t n_batch, uint32_t device, struct llmos_session **s);
+/* Parse --device cpu|npu (LLMOS_DEVICE_*); print an error and return -1 if bad. */
+int cli_device(const char *cmd, const char *s, uint32_t *out);
+/* "cpu" or "npu". */
+const char *cli_device_name(uint32_t device);
+/* With the NPU, what it ran, as one line on stderr. */
+void cli_device_report(const char *cmd, const struct llmos_session *s);
+/* The --help lines of --device. */
+#define CLI_DEVICE_HELP \
+	"      --device DEV        where matmuls run: cpu (default), or npu: those with\n" \
+	"                          q8_0/q4_0 weights on llmos.ko's NPU, the rest here\n"
 /* Parse --class NAME (LLMOS_CLASS_*); print an error and return -1 if bad. */
 int cli_class(const char *cmd, const char *s, int *out);
 /* Put the session in a scheduling class; with class -2 (unset) and weight 0, nothing. */

@@ -16,6 +16,7 @@ struct bench_opts {
 	const char *model;
 	long pp, tg, threads, reps, batch, weight;
 	int sched_class;
+	uint32_t device;
 };
 
 static void bench_usage(FILE *out)
@@ -35,6 +36,8 @@ static void bench_usage(FILE *out)
 		     "                       interactive, normal, background, none;\n"
 		     "                       default normal)\n"
 		     "      --weight W       share inside the class, 1..10000\n"
+		     "      --device DEV     where matmuls run: cpu (default), or npu: those\n"
+		     "                       with q8_0/q4_0 weights on llmos.ko's NPU\n"
 		     "  -h, --help           this help\n");
 }
 
@@ -80,7 +83,8 @@ static int bench_test(struct llmos_session *s, const struct bench_opts *o, const
 	}
 	qsort(tps, o->reps, sizeof(double), cmp_double);
 	printf("| %-10s | %8.2f MiB | %7.2f M | %7s | %7ld | %6s%-5ld | %10.2f | %8.2f .. %-8.2f |\n",
-	       d->weight_type, d->weight_bytes / 1048576.0, d->n_params / 1e6, "cpu", o->threads,
+	       d->weight_type, d->weight_bytes / 1048576.0, d->n_params / 1e6,
+	       cli_device_name(o->device), o->threads,
 	       one_by_one ? "tg" : "pp", n, tps[o->reps / 2], tps[0], tps[o->reps - 1]);
 	fflush(stdout);
 	free(tps);
@@ -93,7 +97,8 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o)
 		{ "model", 1, NULL, 'm' },   { "n-prompt", 1, NULL, 'p' }, { "n-gen", 1, NULL, 'n' },
 		{ "threads", 1, NULL, 't' }, { "batch", 1, NULL, 'b' },
 		{ "repetitions", 1, NULL, 'r' }, { "class", 1, NULL, 1 },
-		{ "weight", 1, NULL, 2 },    { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "weight", 1, NULL, 2 },    { "device", 1, NULL, 3 },
+		{ "help", 0, NULL, 'h' },    { NULL, 0, NULL, 0 },
 	};
 	int c, bad = 0;
 
@@ -106,6 +111,7 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o)
 		case 'b': bad = cli_int("bench", "-b", optarg, 1, 1 << 16, &o->batch); break;
 		case 'r': bad = cli_int("bench", "-r", optarg, 1, 1000, &o->reps); break;
 		case 1: bad = cli_class("bench", optarg, &o->sched_class); break;
+		case 3: bad = cli_device("bench", optarg, &o->device); break;
 		case 2:
 			bad = cli_int("bench", "--weight", optarg, 1, LLMOS_SCHED_WEIGHT_MAX,
 				      &o->weight);
@@ -126,7 +132,7 @@ static int parse_bench(int argc, char **argv, struct bench_opts *o)
 
 int cmd_bench(int argc, char **argv)
 {
-	struct bench_opts o = { NULL, 128, 128, 0, 5, 0, 0, CLI_CLASS_UNSET };
+	struct bench_opts o = { NULL, 128, 128, 0, 5, 0, 0, CLI_CLASS_UNSET, LLMOS_DEVICE_CPU };
 	struct llmos_session *s = NULL;
 	struct llmos_model *m = NULL;
 	struct llmos_model_desc d;
@@ -142,8 +148,9 @@ int cmd_bench(int argc, char **argv)
 	n_max = o.pp > o.tg ? o.pp : o.tg;
 	ret = cli_load("bench", o.model, &m);
 	if (!ret)
-		ret = cli_session("bench", m, (uint32_t)(n_max ? n_max : 1), (uint32_t)o.threads,
-				  (uint32_t)(o.batch ? o.batch : (o.pp ? o.pp : 1)), &s);
+		ret = cli_session_on("bench", m, (uint32_t)(n_max ? n_max : 1), (uint32_t)o.threads,
+				     (uint32_t)(o.batch ? o.batch : (o.pp ? o.pp : 1)), o.device,
+				     &s);
 	if (!ret)
 		ret = cli_sched("bench", s, o.sched_class, o.weight);
 	if (!ret && !(ids = malloc(sizeof(*ids) * (n_max ? n_max : 1))))
@@ -158,6 +165,8 @@ int cmd_bench(int argc, char **argv)
 			ret = bench_test(s, &o, ids, o.pp, 0, &d);
 		if (!ret && o.tg)
 			ret = bench_test(s, &o, ids, o.tg, 1, &d);
+		if (!ret)
+			cli_device_report("bench", s);
 	}
 	free(ids);
 	llmos_session_free(s);

@@ -25,6 +25,7 @@ struct chat_opts {
 	const char *model, *system, *tmpl;
 	long n_predict, ctx, threads;
 	int show_tokens;
+	uint32_t device;
 	struct llmos_sampler_params sp;
 };
 
@@ -57,6 +58,7 @@ static void chat_usage(FILE *out)
 		"      --temp T            temperature; 0 = greedy (default 0.8)\n"
 		"  -s, --seed S            random seed\n"
 		"      --show-tokens       print the ids fed each turn to stderr\n"
+		CLI_DEVICE_HELP
 		"  -h, --help              this help\n",
 		llmos_chat_template_names());
 }
@@ -68,8 +70,8 @@ static int parse_chat(int argc, char **argv, struct chat_opts *o)
 		{ "chat-template", 1, NULL, 2 }, { "n-predict", 1, NULL, 'n' },
 		{ "ctx", 1, NULL, 'c' },       { "threads", 1, NULL, 't' },
 		{ "temp", 1, NULL, 3 },	       { "seed", 1, NULL, 's' },
-		{ "show-tokens", 0, NULL, 4 }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "show-tokens", 0, NULL, 4 }, { "device", 1, NULL, 5 },
+		{ "help", 0, NULL, 'h' },      { NULL, 0, NULL, 0 },
 	};
 	long seed;
 	int c;
@@ -89,6 +91,7 @@ static int parse_chat(int argc, char **argv, struct chat_opts *o)
 			o->sp.seed = (uint64_t)seed;
 			break;
 		case 4: o->show_tokens = 1; break;
+		case 5: if (cli_device("chat", optarg, &o->device)) return 1; break;
 		case 'h': chat_usage(stdout); return -1;
 		default: chat_usage(stderr); return 1;
 		}
@@ -303,7 +306,8 @@ static int setup(struct chat *c, const struct chat_opts *o)
 		return 1;
 	}
 	llmos_model_describe(c->m, &d);
-	ret = cli_session("chat", c->m, (uint32_t)o->ctx, (uint32_t)o->threads, 0, &c->s);
+	ret = cli_session_on("chat", c->m, (uint32_t)o->ctx, (uint32_t)o->threads, 0, o->device,
+			     &c->s);
 	if (!ret && (ret = llmos_sampler_create(&c->smp, &o->sp, d.n_vocab)))
 		ret = cli_error("chat", "setup failed", ret);
 	return ret;

@@ -15,6 +15,7 @@ struct run_opts {
 	long n_predict, threads, ctx, batch, weight;
 	int no_bos, sched_class;
 	int no_special, ignore_eos, print_ids;
+	uint32_t device;
 	struct llmos_sampler_params sp;
 };
 
@@ -48,6 +49,7 @@ static void run_usage(FILE *out)
 		"                          above normal needs CAP_SYS_NICE\n"
 		"      --weight W          share inside the class, 1..10000 (default: the\n"
 		"                          process's, 100)\n"
+		CLI_DEVICE_HELP
 		"  -h, --help              this help\n");
 }
 
@@ -96,7 +98,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "seed", 1, NULL, 's' },	   { "no-bos", 0, NULL, 7 },
 		{ "class", 1, NULL, 8 },	   { "weight", 1, NULL, 9 },
 		{ "no-special", 0, NULL, 10 },	   { "ignore-eos", 0, NULL, 11 },
-		{ "ids", 0, NULL, 12 },
+		{ "ids", 0, NULL, 12 },		   { "device", 1, NULL, 13 },
 		{ "help", 0, NULL, 'h' },	   { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -113,6 +115,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		case 10: o->no_special = 1; break;
 		case 11: o->ignore_eos = 1; break;
 		case 12: o->print_ids = 1; break;
+		case 13: if (cli_device("run", optarg, &o->device)) return 1; break;
 		case 8: if (cli_class("run", optarg, &o->sched_class)) return 1; break;
 		case 9:
 			if (cli_int("run", "--weight", optarg, 1, LLMOS_SCHED_WEIGHT_MAX,
@@ -266,8 +269,8 @@ int cmd_run(int argc, char **argv)
 	g.print_ids = o.print_ids;
 	ret = cli_load("run", o.model, &g.m);
 	if (!ret)
-		ret = cli_session("run", g.m, (uint32_t)o.ctx, (uint32_t)o.threads,
-				  (uint32_t)o.batch, &g.s);
+		ret = cli_session_on("run", g.m, (uint32_t)o.ctx, (uint32_t)o.threads,
+				     (uint32_t)o.batch, o.device, &g.s);
 	if (!ret)
 		ret = cli_sched("run", g.s, o.sched_class, o.weight);
 	if (!ret) {
@@ -282,8 +285,10 @@ int cmd_run(int argc, char **argv)
 		ret = tokenize_prompt(&g, &o);
 	if (!ret)
 		ret = generate(&g, &o);
-	if (!ret)
+	if (!ret) {
 		report(&g);
+		cli_device_report("run", g.s);
+	}
 	free(g.ids);
 	llmos_decoder_free(g.dec);
 	llmos_sampler_free(g.smp);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_info.c - `llmosctl info`: the module's version, ABI and features.
+ * cmd_info.c - `llmosctl info`: the module's version, ABI and features (and NPU backend).
  */
 #include <stdio.h>
 
@@ -24,6 +24,15 @@ static void print_features(uint64_t features)
 	printf("\n");
 }
 
+/* The NPU backend's name, when the module has one. */
+static void print_npu(struct llmos *h)
+{
+	struct llmos_npu_stats st;
+
+	if (llmos_npu_stats(h, &st) == 0)
+		printf("npu backend:    %s\n", st.present ? st.name : "(none registered)");
+}
+
 int cmd_info(int argc, char **argv)
 {
 	struct llmos_module_info info;
@@ -31,7 +40,7 @@ int cmd_info(int argc, char **argv)
 
 	if (argc > 1 && ctl_is_help(argv[1])) {
 		printf("usage: llmosctl info\n\nPrint the module's version, ABI version and "
-		       "feature bits.\n");
+		       "feature bits, and its NPU backend if it has one.\n");
 		return 0;
 	}
 	if (argc > 1)
@@ -42,6 +51,7 @@ int cmd_info(int argc, char **argv)
 	printf("module version: %s\n", info.version);
 	printf("abi version:    %u\n", info.abi_version);
 	print_features(info.features);
+	print_npu(h);
 	printf("library:        %s\n", llmos_version());
 	llmos_close(h);
 	return 0;

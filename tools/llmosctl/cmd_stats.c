@@ -2,11 +2,14 @@
 /*
  * cmd_stats.c - `llmosctl stats [--json]`: the module scheduler's counters,
  * per class and per process, with wait percentiles read from its log2
- * histograms.  The snapshot and table code is shared with `llmosctl top`.
+ * histograms; then the NPU's, when the module has one.  The snapshot and
+ * table code is shared with `llmosctl top`.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <linux/llmos.h>
 
 #include "ctl.h"
 
@@ -23,11 +26,18 @@ static void usage(FILE *out)
 		"histogram bucket holding them: the true value is at most that, and more than\n"
 		"half of it.\n"
 		"\n"
+		"With an NPU backend (feature npu), its counters follow: jobs submitted,\n"
+		"completed, failed, timed out and cancelled, the time it was busy, jobs queued\n"
+		"now and at most, and the bytes of all module buffers against their cap.\n"
+		"\n"
 		"options:\n"
 		"  --json      one JSON object: slots, slots_busy, classes and processes (arrays\n"
 		"              of objects with class, pid (processes), comm, weight, queued,\n"
 		"              held, jobs, grants, revocations, cancels, wait_us_total,\n"
-		"              wait_us_avg, wait_us_p50, wait_us_p99 and wait_hist)\n"
+		"              wait_us_avg, wait_us_p50, wait_us_p99 and wait_hist), and with\n"
+		"              an NPU \"npu\": name, types, submitted, completed, failed,\n"
+		"              timedout, cancelled, busy_ns, queued, running, max_queued,\n"
+		"              timeout_ms, buf_bytes, buf_cap_bytes\n"
 		"  -h, --help  this help\n"
 		"\n"
 		"Exit status: 0 shown, 1 failed, 2 bad usage.\n");
@@ -204,7 +214,69 @@ static void print_json_counters(const struct llmos_sched_counters *c, int is_pro
 	printf("]}");
 }
 
-static void print_json(const struct stats_snapshot *snap)
+/* The NPU's counters: 1; 0 when the module has no NPU; or an error code. */
+static int npu_fetch(struct llmos *h, struct llmos_npu_stats *st)
+{
+	struct llmos_module_info info;
+	int ret;
+
+	if (llmos_module_info(h, &info) < 0 || !(info.features & LLMOS_F_NPU))
+		return 0;
+	return (ret = llmos_npu_stats(h, st)) < 0 ? ret : 1;
+}
+
+static const char *type_name(unsigned int t)
+{
+	static char buf[16];
+
+	switch (t) {
+	case 0: return "f32";
+	case 2: return "q4_0";
+	case 8: return "q8_0";
+	default: snprintf(buf, sizeof(buf), "type%u", t); return buf;
+	}
+}
+
+static void print_npu(const struct llmos_npu_stats *st)
+{
+	unsigned int t;
+
+	printf("\nnpu %s:", st->present ? st->name : "(no backend)");
+	for (t = 0; t < 64; t++)
+		if (st->types & (1ULL << t))
+			printf(" %s", type_name(t));
+	printf("\n%-10s %10s %10s %8s %8s %9s %10s %6s %5s %10s\n", "", "SUBMITTED",
+	       "COMPLETED", "FAILED", "TIMEDOUT", "CANCELLED", "BUSY", "QUEUED", "MAX", "TIMEOUT");
+	printf("%-10s %10llu %10llu %8llu %8llu %9llu %8.1fms %6u %5u %8ums\n", "jobs",
+	       (unsigned long long)st->submitted, (unsigned long long)st->completed,
+	       (unsigned long long)st->failed, (unsigned long long)st->timedout,
+	       (unsigned long long)st->cancelled, (double)st->busy_ns / 1e6,
+	       st->queued + st->running, st->max_queued, st->timeout_ms);
+	printf("buffers    %.1f MB of %.1f MB\n", ctl_mb(st->buf_bytes), ctl_mb(st->buf_cap_bytes));
+}
+
+static void print_npu_json(const struct llmos_npu_stats *st)
+{
+	unsigned int t, n = 0;
+
+	printf(",\n \"npu\": {\"present\": %d, \"name\": ", st->present);
+	ctl_print_json_string(st->name);
+	printf(", \"types\": [");
+	for (t = 0; t < 64; t++)
+		if (st->types & (1ULL << t))
+			printf("%s\"%s\"", n++ ? ", " : "", type_name(t));
+	printf("], \"submitted\": %llu, \"completed\": %llu, \"failed\": %llu, "
+	       "\"timedout\": %llu, \"cancelled\": %llu, \"busy_ns\": %llu, \"queued\": %u, "
+	       "\"running\": %u, \"max_queued\": %u, \"timeout_ms\": %u, \"buf_bytes\": %llu, "
+	       "\"buf_cap_bytes\": %llu}", (unsigned long long)st->submitted,
+	       (unsigned long long)st->completed, (unsigned long long)st->failed,
+	       (unsigned long long)st->timedout, (unsigned long long)st->cancelled,
+	       (unsigned long long)st->busy_ns, st->queued, st->running, st->max_queued,
+	       st->timeout_ms, (unsigned long long)st->buf_bytes,
+	       (unsigned long long)st->buf_cap_bytes);
+}
+
+static void print_json(const struct stats_snapshot *snap, const struct llmos_npu_stats *npu)
 {
 	int i;
 
@@ -219,14 +291,18 @@ static void print_json(const struct stats_snapshot *snap)
 		printf("%s\n  ", i ? "," : "");
 		print_json_counters(&snap->procs[i], 1);
 	}
-	printf("%s]}\n", snap->n_procs ? "\n " : "");
+	printf("%s]", snap->n_procs ? "\n " : "");
+	if (npu)
+		print_npu_json(npu);
+	printf("}\n");
 }
 
 int cmd_stats(int argc, char **argv)
 {
 	struct stats_snapshot snap = { 0 };
+	struct llmos_npu_stats npu;
 	struct llmos *h;
-	int i, json = 0, ret;
+	int i, json = 0, ret, has_npu;
 
 	for (i = 1; i < argc; i++) {
 		if (ctl_is_help(argv[i])) {
@@ -241,13 +317,18 @@ int cmd_stats(int argc, char **argv)
 	if (ctl_open("stats", &h))
 		return CTL_EXIT_FAIL;
 	ret = stats_fetch(h, &snap);
+	has_npu = ret < 0 ? 0 : npu_fetch(h, &npu);
 	llmos_close(h);
-	if (ret < 0)
-		return ctl_error("stats", ret, NULL);
+	if (ret < 0 || has_npu < 0) {
+		stats_free(&snap);
+		return ctl_error("stats", ret < 0 ? ret : has_npu, NULL);
+	}
 	if (json)
-		print_json(&snap);
+		print_json(&snap, has_npu ? &npu : NULL);
 	else
 		stats_print_table(&snap, NULL, 0);
+	if (!json && has_npu)
+		print_npu(&npu);
 	stats_free(&snap);
 	return 0;
 }

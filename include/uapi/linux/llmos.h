@@ -447,7 +447,8 @@ struct llmos_buf_import {
  * As an IORING_OP_URING_CMD the CQE arrives when the job is over: res 0,
  * -ETIMEDOUT when it ran longer than the module parameter npu_timeout_ms (0: no limit),
  * -ECANCELED when the file or ring went first, -EIO when the device failed.
- * As an ioctl it blocks until then (a signal cancels the job: -EINTR),
+ * As an ioctl it blocks until then (a fatal signal cancels the job; other
+ * signals are handled once it is over),
  * unless LLMOS_NPU_FENCE_OUT is given: then it returns once the job is
  * queued and the fence tells the end.  With LLMOS_NPU_FENCE_OUT, @fence_fd
  * gets a sync_file fd whose fence signals when the job is over (its status
