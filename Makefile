@@ -105,6 +105,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) -lcmocka $(LDLIBS)
 
+# test_vnpu_dot builds the module's arithmetic (kmod/llmos_vnpu_dot.c) on the host,
+# with kernel names from tests/unit/kshim and no contraction, as Kbuild builds it.
+$(BUILD)/obj/tests/unit/test_vnpu_dot.o: ALL_CFLAGS += -Itests/unit/kshim -Iinclude -ffp-contract=off
+
 # kselftest_harness.h itself trips -Wclobbered (setjmp in its TEST_F wrapper).
 $(BUILD)/obj/tests/selftests/%.o: ALL_CFLAGS += -isystem $(KSFT_INCLUDE) -Wno-missing-prototypes -Wno-clobbered
 $(BUILD)/selftests/%: $(BUILD)/obj/tests/selftests/%.o $(STATIC_LIB)

@@ -17,28 +17,13 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/llmos.h>
 
+#include "llmos_npu_matmul.h"
+
 struct io_uring_cmd;
 struct llmos_buf;
 struct llmos_file;
 struct llmos_model;
 struct llmos_npu_client;
-
-/*
- * struct llmos_npu_matmul - one MATMUL as the backend sees it: kernel
- * addresses, already checked against the memory they lie in.
- * out[t * out_stride + r] = dot(w + r * w_stride, x + t * x_stride), over
- * cols values; out_stride counts floats.
- */
-struct llmos_npu_matmul {
-	u32 wtype;            /* LLMOS_NPU_TYPE_Q8_0 or _Q4_0 */
-	u32 rows, cols, n_tokens;
-	const u8 *w;
-	size_t w_stride;
-	const u8 *x;          /* Q8_0 */
-	size_t x_stride;
-	float *out;
-	size_t out_stride;
-};
 
 /* What a job holds a reference on: a model or a buffer. */
 struct llmos_npu_ref {
@@ -120,8 +105,5 @@ void llmos_npu_job_unref(struct llmos_npu_job *job);
 /* llmos_vnpu.c: the virtual NPU (module parameter vnpu). */
 int llmos_vnpu_init(void);
 void llmos_vnpu_exit(void);
-
-/* llmos_vnpu_dot.c: its arithmetic, between kernel_fpu_begin() and _end(). */
-void llmos_vnpu_matmul_rows(const struct llmos_npu_matmul *op, u32 r0, u32 r1);
 
 #endif /* LLMOS_NPU_H */

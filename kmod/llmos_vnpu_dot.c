@@ -6,12 +6,14 @@
  * summed in int32 per four values, then scaled and accumulated in float in
  * exactly the order of libllmos's one-token CPU kernels (the order of
  * llama.cpp's x86 vec_dot): eight lanes of fused multiply-adds, summed
- * pairwise at the end.  So the device's results equal the CPU's bit for bit.
+ * pairwise at the end.  So the device's results equal the CPU's bit for bit
+ * (tests/unit/test_vnpu_dot.c builds this file on the host to check that).
  */
 #include <linux/types.h>
 #include <linux/unaligned.h>
+#include <uapi/linux/llmos.h>
 
-#include "llmos_npu.h"
+#include "llmos_npu_matmul.h"
 
 #define QK 32
 #define Q8_0_BYTES 34
