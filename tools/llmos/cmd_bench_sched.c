@@ -28,6 +28,7 @@ struct bs_opts {
 	const char *model;
 	long n_tokens, n_background, cost_steps;
 	long threads; /* per client */
+	uint32_t device; /* LLMOS_DEVICE_*: every client's */
 };
 
 /* What a client reports through the shared page. */
@@ -60,7 +61,7 @@ static void bs_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: llmos bench-sched -m MODEL [-n TOKENS] [--background N] [-t THREADS]\n"
-		"                         [--steps S]\n"
+		"                         [--steps S] [--device cpu|npu]\n"
 		"\n"
 		"Measure the interactive client's per-token latency (p50, p99, mean) in four\n"
 		"conditions: (a) alone; (b) with N background clients, all under llmos.ko's\n"
@@ -79,6 +80,9 @@ static void bs_usage(FILE *out)
 		"  -t, --threads N       threads per client (default: one per CPU, as a\n"
 		"                        deployment that gives each step every core)\n"
 		"      --steps S         steps for the cost measurement (default 2000)\n"
+		"      --device DEV      where every client's matmuls run: cpu (default), or\n"
+		"                        npu (q8_0/q4_0 ones as jobs of llmos.ko's NPU, which\n"
+		"                        orders them by the same classes)\n"
 		"  -h, --help            this help\n",
 		MAX_BACKGROUND);
 }
@@ -88,7 +92,8 @@ static int parse_bs(int argc, char **argv, struct bs_opts *o)
 	static const struct option longopts[] = {
 		{ "model", 1, NULL, 'm' }, { "n-tokens", 1, NULL, 'n' },
 		{ "background", 1, NULL, 1 }, { "steps", 1, NULL, 2 },
-		{ "threads", 1, NULL, 't' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "threads", 1, NULL, 't' }, { "device", 1, NULL, 3 },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int c, bad = 0;
 
@@ -107,6 +112,7 @@ static int parse_bs(int argc, char **argv, struct bs_opts *o)
 				      &o->cost_steps);
 			break;
 		case 't': bad = cli_int("bench-sched", "-t", optarg, 1, 256, &o->threads); break;
+		case 3: bad = cli_device("bench-sched", optarg, &o->device); break;
 		case 'h': bs_usage(stdout); return -1;
 		default: bs_usage(stderr); return 1;
 		}
@@ -129,7 +135,8 @@ static void client_free(struct client *c)
 }
 
 /* Load, make a session of this class, tokenize, warm up. */
-static int client_init(struct client *c, const char *model, long threads, int sched_class)
+static int client_init(struct client *c, const char *model, long threads, uint32_t device,
+		       int sched_class)
 {
 	struct llmos_sampler_params sp;
 	struct llmos_model_desc d;
@@ -141,8 +148,8 @@ static int client_init(struct client *c, const char *model, long threads, int sc
 	llmos_model_describe(c->m, &d);
 	llmos_sampler_default_params(&sp);
 	sp.temp = 0;
-	if (cli_session("bench-sched", c->m, d.n_ctx_train < 256 ? d.n_ctx_train : 256,
-			(uint32_t)threads, 0, &c->s) ||
+	if (cli_session_on("bench-sched", c->m, d.n_ctx_train < 256 ? d.n_ctx_train : 256,
+			   (uint32_t)threads, 0, device, &c->s) ||
 	    cli_sched("bench-sched", c->s, sched_class, 0))
 		return -1;
 	ret = llmos_sampler_create(&c->smp, &sp, d.n_vocab);
@@ -208,7 +215,7 @@ static void client_main(const struct bs_opts *o, struct shared *sh, int idx, int
 {
 	struct client_result *r = &sh->res[idx];
 	struct client c;
-	int ret = client_init(&c, o->model, o->threads, sched_class);
+	int ret = client_init(&c, o->model, o->threads, o->device, sched_class);
 
 	__atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE);
 	if (!ret) {
@@ -318,7 +325,7 @@ static int measure_cost(const struct bs_opts *o)
 	int pass;
 
 	for (pass = 0; pass < 2; pass++) {
-		int ret = client_init(&c, o->model, o->threads,
+		int ret = client_init(&c, o->model, o->threads, o->device,
 				      pass ? LLMOS_CLASS_NORMAL : LLMOS_CLASS_NONE);
 
 		t0 = cli_now();
@@ -356,8 +363,9 @@ static void print_header(const struct bs_opts *o)
 		llmos_close(h);
 	}
 	printf("bench-sched: %s, 1 interactive client + %ld background, %ld tokens timed, "
-	       "%ld thread(s) per client, %ld CPUs, %s\n", o->model, o->n_background,
-	       o->n_tokens, o->threads, sysconf(_SC_NPROCESSORS_ONLN),
+	       "%ld thread(s) per client, %ld CPUs, matmuls on the %s, %s\n", o->model,
+	       o->n_background, o->n_tokens, o->threads, sysconf(_SC_NPROCESSORS_ONLN),
+	       cli_device_name(o->device),
 	       sched ? "llmos.ko scheduler present" : "NO scheduler: (b) and (b2) run unscheduled");
 	printf("| %-38s | %8s | %8s | %8s | %10s | %18s |\n", "condition", "p50 ms", "p99 ms",
 	       "mean ms", "bg tok/s", "fg wait avg/max us");
@@ -402,7 +410,7 @@ static int run_all(const struct bs_opts *o, struct shared *sh)
 
 int cmd_bench_sched(int argc, char **argv)
 {
-	struct bs_opts o = { NULL, 256, 3, 2000, 0 };
+	struct bs_opts o = { NULL, 256, 3, 2000, 0, LLMOS_DEVICE_CPU };
 	struct shared *sh;
 	size_t size;
 	int ret;
