@@ -21,6 +21,12 @@ _Static_assert(LLMOS_NPU_NAME_MAX == LLMOS_NPU_NAME_LEN, "same backend name leng
 #define NEEDS_NPU "device npu needs llmos.ko with an NPU backend (load it with vnpu=1)"
 #define OUT_TOKENS 16   /* tokens of results the bounce buffer holds */
 #define WEIGHT_ALIGN 64 /* of each weight matrix in a copy */
+/*
+ * Multiply-adds per job at most (LLMOS_NPU_JOB_MACS overrides): a job is
+ * not preempted, so short ones let an urgent app's job in soon, and stay
+ * far below the module's timeout (npu_timeout_ms) on a slow device.
+ */
+#define JOB_MACS (4ull << 20)
 
 /* One offloaded weight matrix and where it lies in the memory the NPU reads. */
 struct npu_weight {
@@ -36,6 +42,7 @@ struct llmos_npu {
 	size_t n_table;
 	struct llmos_devbuf out;  /* results bound for memory outside the session's buffer */
 	uint64_t jobs, ops, ns;   /* jobs run, matmuls in them, time waited for them */
+	uint64_t job_macs;        /* multiply-adds per job at most */
 };
 
 /* ---- the backend -------------------------------------------------------- */
@@ -225,6 +232,19 @@ static int alloc_bounce(struct llmos_npu *npu, struct llmos *dev, uint32_t n_bat
 				   OUT_TOKENS), &npu->out);
 }
 
+/* JOB_MACS, or a whole number of at least 1 in LLMOS_NPU_JOB_MACS. */
+static uint64_t job_macs(void)
+{
+	const char *v = getenv("LLMOS_NPU_JOB_MACS");
+	char *end;
+	unsigned long long n;
+
+	if (!v || !*v)
+		return JOB_MACS;
+	n = strtoull(v, &end, 10);
+	return *end || n < 1 ? JOB_MACS : (uint64_t)n;
+}
+
 int llmos_npu_create(struct llmos_npu **out, struct llmos_session *s)
 {
 	struct llmos_npu *npu = calloc(1, sizeof(*npu));
@@ -233,6 +253,7 @@ int llmos_npu_create(struct llmos_npu **out, struct llmos_session *s)
 	*out = NULL;
 	if (!npu)
 		return llmos_fail(-ENOMEM, "NPU: out of memory");
+	npu->job_macs = job_macs();
 	ret = llmos_npu_probe(s->dev, &npu->types);
 	if (!ret)
 		ret = build_table(npu, s->m);
@@ -372,6 +393,18 @@ static bool in_session_memory(const struct llmos_session *s, const float *out, s
 	return p >= base && p - base + n_floats * sizeof(float) <= s->mem.size;
 }
 
+/* Tokens per job for count matmuls of one input, so that a job stays within job_macs. */
+static uint32_t tokens_per_job(const struct llmos_npu *npu, const struct llmos_npu_matmul *mm,
+			       int count, uint32_t n)
+{
+	uint64_t per_token = 0, k;
+
+	for (int i = 0; i < count; i++)
+		per_token += (uint64_t)mm[i].w->rows * (uint64_t)mm[i].w->cols;
+	k = per_token ? npu->job_macs / per_token : n;
+	return k < 1 ? 1 : k > n ? n : (uint32_t)k;
+}
+
 /* A result bound elsewhere (logits): through the bounce buffer, OUT_TOKENS at a time. */
 static int run_bounced(struct llmos_session *s, const struct llmos_npu_matmul *mm,
 		       struct llmos_npu_operand in, uint32_t n)
@@ -387,6 +420,8 @@ static int run_bounced(struct llmos_session *s, const struct llmos_npu_matmul *m
 	if (!chunk)
 		return llmos_fail(-EINVAL, "NPU: no room for a result of %lld rows",
 				  (long long)mm->w->rows);
+	if (chunk > tokens_per_job(npu, mm, 1, n))
+		chunk = tokens_per_job(npu, mm, 1, n);
 	for (t = 0; t < n; t += nt) {
 		nt = n - t < chunk ? n - t : chunk;
 		tin.offset = in.offset + (uint64_t)t * in.stride;
@@ -397,32 +432,50 @@ static int run_bounced(struct llmos_session *s, const struct llmos_npu_matmul *m
 	return 0;
 }
 
-int llmos_npu_run(struct llmos_session *s, const struct llmos_npu_matmul *mm, int count,
-		  const float *x, uint32_t n)
+/*
+ * Tokens [t0, t0 + nt) of the matmuls whose results are in the session's
+ * own buffer, written in place: as one job (or a few, LLMOS_NPU_MAX_OPS
+ * operations each).
+ */
+static int run_in_place(struct llmos_session *s, const struct llmos_npu_matmul *mm, int count,
+			struct llmos_npu_operand in, uint32_t n, uint32_t t0, uint32_t nt)
 {
 	struct llmos_npu_op ops[LLMOS_NPU_MAX_OPS];
-	struct llmos_npu_operand in, out;
+	struct llmos_npu_operand out;
 	int i, n_ops = 0, ret;
 
-	if ((ret = quantize_input(s, mm[0].w, x, n, &in)))
-		return ret;
-	/* results for the session's own buffer are written in place, in one job */
+	in.offset += (uint64_t)t0 * in.stride;
 	for (i = 0; i < count; i++) {
 		size_t rows = (size_t)mm[i].w->rows;
 
 		if (!in_session_memory(s, mm[i].out, n * rows))
 			continue;
 		out = operand(s->mem.handle, LLMOS_NPU_TYPE_F32,
-			      (uint64_t)((char *)mm[i].out - (char *)s->mem.data),
+			      (uint64_t)((char *)(mm[i].out + (size_t)t0 * rows) - (char *)s->mem.data),
 			      rows * sizeof(float));
-		if ((ret = matmul_op(s->npu, &ops[n_ops++], mm[i].w, in, out, n)))
+		if ((ret = matmul_op(s->npu, &ops[n_ops++], mm[i].w, in, out, nt)))
 			return ret;
 		if (n_ops == LLMOS_NPU_MAX_OPS && (ret = submit(s, ops, n_ops)))
 			return ret;
 		n_ops %= LLMOS_NPU_MAX_OPS;
 	}
-	if (n_ops && (ret = submit(s, ops, n_ops)))
+	return n_ops ? submit(s, ops, n_ops) : 0;
+}
+
+int llmos_npu_run(struct llmos_session *s, const struct llmos_npu_matmul *mm, int count,
+		  const float *x, uint32_t n)
+{
+	uint32_t chunk = tokens_per_job(s->npu, mm, count, n), t, nt;
+	struct llmos_npu_operand in;
+	int i, ret;
+
+	if ((ret = quantize_input(s, mm[0].w, x, n, &in)))
 		return ret;
+	for (t = 0; t < n; t += nt) {
+		nt = n - t < chunk ? n - t : chunk;
+		if ((ret = run_in_place(s, mm, count, in, n, t, nt)))
+			return ret;
+	}
 	for (i = 0; i < count; i++)
 		if (!in_session_memory(s, mm[i].out, n * (size_t)mm[i].w->rows) &&
 		    (ret = run_bounced(s, &mm[i], in, n)))

@@ -55,6 +55,7 @@ static struct {
 	const char *model_file;  /* what MODEL_OPEN "tiny" holds */
 	struct fake_handle h[FAKE_HANDLES + 1];
 	uint64_t jobs, ops, model_ops, max_ops, bad_ops, buffers;
+	uint64_t max_job_macs;   /* the largest job's rows x cols x tokens */
 } fake;
 
 static int dev_fd = -1;
@@ -192,11 +193,17 @@ static int fake_submit(struct llmos_npu_submit *sub)
 	if (sub->op_size != sizeof(*ops) || !sub->nr_ops || sub->nr_ops > LLMOS_NPU_MAX_OPS ||
 	    sub->flags || sub->job || sub->reserved0 || sub->reserved[0])
 		return -EINVAL;
-	for (uint32_t i = 0; i < sub->nr_ops; i++)
+	uint64_t macs = 0;
+
+	for (uint32_t i = 0; i < sub->nr_ops; i++) {
 		if ((ret = fake_matmul(&ops[i]))) {
 			fake.bad_ops++;
 			return ret;
 		}
+		macs += (uint64_t)ops[i].rows * ops[i].cols * ops[i].n_tokens;
+	}
+	if (macs > fake.max_job_macs)
+		fake.max_job_macs = macs;
 	fake.jobs++;
 	fake.ops += sub->nr_ops;
 	if (sub->nr_ops > fake.max_ops)
@@ -464,6 +471,28 @@ static void stored_model_on_npu_reads_it_in_place(void **state)
 	assert_int_equal(fake.ops, fake.model_ops);
 }
 
+/*
+ * With jobs capped at LLMOS_NPU_JOB_MACS multiply-adds, a prompt's matmuls
+ * are split by tokens into more, smaller jobs, and the logits still equal
+ * the CPU's.
+ */
+static void jobs_split_by_size_keep_the_results(void **state)
+{
+	uint64_t whole_jobs;
+
+	(void)state;
+	use_fake_module(FEATURES_NPU);
+	npu_logits_equal_cpu(q8_path, q8_path);
+	whole_jobs = fake.jobs;
+	use_fake_module(FEATURES_NPU);
+	setenv("LLMOS_NPU_JOB_MACS", "50000", 1);
+	npu_logits_equal_cpu(q8_path, q8_path);
+	unsetenv("LLMOS_NPU_JOB_MACS");
+	assert_true(fake.jobs > whole_jobs);
+	/* one token of the widest matmul may exceed the cap on its own */
+	assert_true(fake.max_job_macs <= 50000 + 300 * 64);
+}
+
 static void f32_model_on_npu_stays_on_cpu(void **state)
 {
 	struct llmos_session_device_info di;
@@ -591,6 +620,7 @@ int main(void)
 		cmocka_unit_test(q8_0_file_on_npu_equals_cpu),
 		cmocka_unit_test(q4_0_file_on_npu_equals_cpu),
 		cmocka_unit_test(stored_model_on_npu_reads_it_in_place),
+		cmocka_unit_test(jobs_split_by_size_keep_the_results),
 		cmocka_unit_test(f32_model_on_npu_stays_on_cpu),
 		cmocka_unit_test(job_errors_reach_the_eval),
 		cmocka_unit_test(session_memory_in_buffers_when_there_are),
