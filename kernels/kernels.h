@@ -187,6 +187,16 @@ llmos_fp16 llmos_fp32_to_fp16(float f);
 float llmos_bf16_to_fp32(llmos_bf16 h);
 llmos_bf16 llmos_fp32_to_bf16(float f); /* round to nearest even, as ggml */
 
+/*
+ * Quantize n weights (a multiple of t's block size) to type t, choosing
+ * each block's scale (and min) to minimise the squared error, weighted by
+ * qw, the importance of each of the n values (for a matrix, quantize one
+ * row at a time with the columns' importances), or NULL for none.  F32,
+ * F16 and BF16 are converted.  -1 for a type that is not a weight type.
+ */
+int llmos_quantize_weights(enum llmos_type t, const float *x, void *dst, int64_t n,
+			   const float *qw);
+
 /* Float vector kernels of the forward pass (all dispatch by SIMD level). */
 void llmos_rmsnorm(float *out, const float *x, const float *weight, int n, float eps);
 void llmos_softmax(float *x, int n);

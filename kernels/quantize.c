@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * quantize.c - weight quantizers for the types whose scales are searched
- * rather than read off the block's extremes: the K-quants (Q2_K..Q6_K),
- * Q5_0/Q5_1 and IQ4_NL.  Each block's scale (and min, where the type has
+ * quantize.c - weight quantizers whose scales are searched rather than
+ * read off the block's extremes: the K-quants (Q2_K..Q6_K), IQ4_NL, and
+ * (llmos_quantize_weights(), the model quantizer's entry) the 32-value
+ * block types Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0.  Each block's scale (and min, where the type has
  * one) is chosen from a small grid of candidates by weighted least squares;
  * the K-quants then quantize their sub-block scales and requantize the
  * values with the scales as stored.  The layouts are ggml's (kernels.h), so
@@ -529,3 +530,216 @@ LLMOS_FROM_FLOAT(q6_K)
 LLMOS_FROM_FLOAT(q5_0)
 LLMOS_FROM_FLOAT(q5_1)
 LLMOS_FROM_FLOAT(iq4_nl)
+
+/*
+ * The 32-value block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) searched: each
+ * candidate scale (and min) is rounded to fp16 as stored, the values take
+ * their nearest level for it, and the candidate of least weighted error
+ * wins.  The candidates include the plain rounding's scale (ggml's
+ * reference quantizers), so the error is never above plain rounding's.
+ * The traits' from_float keep plain rounding (byte-identical to ggml).
+ */
+struct block32_format {
+	int qmin, qmax; /* levels: symmetric [qmin, qmax] with qmin < 0, affine [0, qmax] */
+	int affine;     /* x = d q + m, else x = d q */
+};
+
+/* Indexed by type: NULL for the types that are not 32-value blocks. */
+static const struct block32_format *const block32_formats[LLMOS_TYPE_COUNT] = {
+	[LLMOS_TYPE_Q4_0] = &(const struct block32_format){ -8, 7, 0 },
+	[LLMOS_TYPE_Q4_1] = &(const struct block32_format){ 0, 15, 1 },
+	[LLMOS_TYPE_Q5_0] = &(const struct block32_format){ -16, 15, 0 },
+	[LLMOS_TYPE_Q5_1] = &(const struct block32_format){ 0, 31, 1 },
+	[LLMOS_TYPE_Q8_0] = &(const struct block32_format){ -127, 127, 0 },
+};
+
+/* fp16 round trip: what a block stores. */
+static float as_stored(float v)
+{
+	return llmos_fp16_to_fp32_inline(llmos_fp32_to_fp16_inline(v));
+}
+
+/* Nearest levels for stored d, m; returns the weighted squared error. */
+static float block32_levels(const struct block32_format *f, const float *x, const float *w,
+			    float d, float m, int *q)
+{
+	float id = d ? 1 / d : 0, err = 0;
+
+	for (int j = 0; j < 32; j++) {
+		float e;
+
+		q[j] = clampi(nearest_int((x[j] - m) * id), f->qmin, f->qmax);
+		e = d * q[j] + m - x[j];
+		err += w[j] * e * e;
+	}
+	return err;
+}
+
+struct block32_best {
+	float err, d, m;
+	int q[32];
+};
+
+/* Try stored (d, m): keep it if it beats the best so far. */
+static void block32_try(const struct block32_format *f, const float *x, const float *w, float d,
+			float m, struct block32_best *b)
+{
+	int q[32];
+	float err;
+
+	d = as_stored(d);
+	m = f->affine ? as_stored(m) : 0;
+	err = block32_levels(f, x, w, d, m, q);
+	if (err < b->err) {
+		b->err = err;
+		b->d = d;
+		b->m = m;
+		memcpy(b->q, q, sizeof(q));
+	}
+}
+
+/* Symmetric: the plain scale, and least squares over 19 inverse scales around it. */
+static void block32_search_sym(const struct block32_format *f, const float *x, const float *w,
+			       struct block32_best *b)
+{
+	float max = signed_absmax(x, 32);
+
+	if (!max)
+		return;
+	block32_try(f, x, w, f->qmin == -127 ? fabsf(max) / 127 : max / f->qmin, 0, b);
+	for (int k = -9; k <= 9; k++) {
+		float is = (f->qmin == -127 ? 127 + 0.1f * k : f->qmin + 0.1f * k) /
+			   (f->qmin == -127 ? fabsf(max) : max), sxl = 0, sll = 0;
+
+		for (int j = 0; j < 32; j++) {
+			int l = clampi(nearest_int(is * x[j]), f->qmin, f->qmax);
+
+			sxl += w[j] * x[j] * l;
+			sll += w[j] * l * l;
+		}
+		if (sll > 0)
+			block32_try(f, x, w, sxl / sll, 0, b);
+	}
+}
+
+/* Affine: the plain (max - min) / qmax with min, and least squares of (d, m) over a grid. */
+static void block32_search_affine(const struct block32_format *f, const float *x, const float *w,
+				  struct block32_best *b)
+{
+	float min = x[0], max = x[0];
+
+	for (int j = 1; j < 32; j++) {
+		min = fminf(min, x[j]);
+		max = fmaxf(max, x[j]);
+	}
+	block32_try(f, x, w, (max - min) / f->qmax, min, b);
+	if (max <= min)
+		return;
+	for (int k = -9; k <= 9; k++) {
+		float is = (f->qmax + 0.1f * k) / (max - min);
+		float sw = 0, sl = 0, sll = 0, sx = 0, slx = 0, det;
+
+		for (int j = 0; j < 32; j++) {
+			int l = clampi(nearest_int(is * (x[j] - min)), 0, f->qmax);
+
+			sw += w[j];
+			sl += w[j] * l;
+			sll += w[j] * l * l;
+			sx += w[j] * x[j];
+			slx += w[j] * l * x[j];
+		}
+		det = sw * sll - sl * sl;
+		if (det > 0)
+			block32_try(f, x, w, (sw * slx - sl * sx) / det, (sll * sx - sl * slx) / det, b);
+	}
+}
+
+/* Pack levels into a block of type t. */
+static void block32_pack(enum llmos_type t, const struct block32_best *b, void *dst)
+{
+	llmos_fp16 d = llmos_fp32_to_fp16_inline(b->d), m = llmos_fp32_to_fp16_inline(b->m);
+	uint32_t qh = 0;
+	int off = t == LLMOS_TYPE_Q4_0 ? 8 : t == LLMOS_TYPE_Q5_0 ? 16 : 0;
+	uint8_t *qs;
+
+	if (t == LLMOS_TYPE_Q8_0) {
+		struct block_q8_0 *y = dst;
+
+		y->d = d;
+		for (int j = 0; j < 32; j++)
+			y->qs[j] = (int8_t)b->q[j];
+		return;
+	}
+	memcpy(dst, &d, sizeof(d));
+	if (t == LLMOS_TYPE_Q4_1 || t == LLMOS_TYPE_Q5_1)
+		memcpy((char *)dst + 2, &m, sizeof(m));
+	qs = (uint8_t *)dst + (t == LLMOS_TYPE_Q4_0 ? 2 : t == LLMOS_TYPE_Q4_1 ? 4 :
+			       t == LLMOS_TYPE_Q5_0 ? 6 : 8);
+	for (int j = 0; j < 16; j++) {
+		int a = b->q[j] + off, c = b->q[j + 16] + off;
+
+		qs[j] = (uint8_t)((a & 0xf) | (c & 0xf) << 4);
+		qh |= (uint32_t)(a >> 4 & 1) << j | (uint32_t)(c >> 4 & 1) << (j + 16);
+	}
+	if (t == LLMOS_TYPE_Q5_0 || t == LLMOS_TYPE_Q5_1)
+		memcpy((char *)dst + (t == LLMOS_TYPE_Q5_0 ? 2 : 4), &qh, sizeof(qh));
+}
+
+/* The error weights of ggml's legacy quantizers with an importance vector; else 1. */
+static void block32_weights(const float *x, const float *qw, float *w)
+{
+	float sigma2 = 0;
+
+	for (int j = 0; j < 32; j++)
+		sigma2 += x[j] * x[j];
+	sigma2 /= 32;
+	for (int j = 0; j < 32; j++)
+		w[j] = qw ? qw[j] * sqrtf(sigma2 + x[j] * x[j]) : 1;
+}
+
+/* n values (a multiple of 32) of x as blocks of t, searched; false if t is not a block32 type. */
+static int quantize_block32(enum llmos_type t, const float *x, void *dst, int64_t n,
+			    const float *qw)
+{
+	const struct block32_format *f = block32_formats[t];
+	size_t bsize = llmos_type_traits(t)->type_size;
+
+	if (!f)
+		return 0;
+	for (int64_t i = 0; i < n / 32; i++, x += 32, qw = qw ? qw + 32 : NULL) {
+		struct block32_best b = { INFINITY, 0, 0, { 0 } };
+		float w[32];
+
+		block32_weights(x, qw, w);
+		if (f->affine)
+			block32_search_affine(f, x, w, &b);
+		else
+			block32_search_sym(f, x, w, &b);
+		if (b.err == INFINITY) /* all zero */
+			b = (struct block32_best){ 0, 0, 0, { 0 } };
+		block32_pack(t, &b, (char *)dst + i * bsize);
+	}
+	return 1;
+}
+
+/* The searched quantizers of the super-block types, by type. */
+static void (*const searched[LLMOS_TYPE_COUNT])(const float *, void *, int64_t, const float *) = {
+	[LLMOS_TYPE_Q2_K] = llmos_quantize_q2_K,     [LLMOS_TYPE_Q3_K] = llmos_quantize_q3_K,
+	[LLMOS_TYPE_Q4_K] = llmos_quantize_q4_K,     [LLMOS_TYPE_Q5_K] = llmos_quantize_q5_K,
+	[LLMOS_TYPE_Q6_K] = llmos_quantize_q6_K,     [LLMOS_TYPE_IQ4_NL] = llmos_quantize_iq4_nl,
+};
+
+int llmos_quantize_weights(enum llmos_type t, const float *x, void *dst, int64_t n,
+			   const float *qw)
+{
+	const struct llmos_type_traits *tr = llmos_type_traits(t);
+
+	if (!tr || !tr->from_float || t == LLMOS_TYPE_Q8_1 || t == LLMOS_TYPE_Q8_K ||
+	    n % tr->block_size)
+		return -1;
+	if (searched[t])
+		searched[t](x, dst, n, qw);
+	else if (!quantize_block32(t, x, dst, n, qw))
+		tr->from_float(x, dst, n); /* F32, F16, BF16: a conversion */
+	return 0;
+}
