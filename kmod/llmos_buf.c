@@ -7,6 +7,7 @@
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -37,6 +38,14 @@ u64 llmos_buf_cap(void)
 	if (!mb)
 		return (u64)totalram_pages() * PAGE_SIZE / 4;
 	return (u64)mb << 20;
+}
+
+/* Set once the device's DMA mask is: imports wait for it (module load). */
+static bool llmos_dma_is_ready;
+
+void llmos_dma_ready(void)
+{
+	smp_store_release(&llmos_dma_is_ready, true);
 }
 
 /* The device imports attach to (it has a 64-bit DMA mask: see llmos_init()). */
@@ -254,7 +263,7 @@ static int llmos_buf_attach_import(struct llmos_buf *b, struct dma_buf *dmabuf)
 {
 	int ret;
 
-	if (!llmos_dma_device()->dma_mask)
+	if (!smp_load_acquire(&llmos_dma_is_ready))
 		return -ENODEV; /* the module is still loading */
 	b->attach = dma_buf_attach(dmabuf, llmos_dma_device());
 	if (IS_ERR(b->attach))
@@ -304,7 +313,26 @@ static struct llmos_buf *llmos_buf_from_dmabuf(int fd)
 	}
 	b->import = dmabuf;
 	b->size = dmabuf->size;
+	b->read_only = !(dmabuf->file->f_mode & FMODE_WRITE);
 	return b;
+}
+
+/*
+ * Take (delta 1) or give back (-1) one of the file's LLMOS_MAX_IMPORTS
+ * places; false when the file has them all.  A handle's place is given
+ * back when the handle goes (llmos_file.c).
+ */
+bool llmos_import_reserve(struct llmos_file *lf, int delta)
+{
+	bool ok = true;
+
+	mutex_lock(&lf->lock);
+	if (delta > 0 && lf->imports >= LLMOS_MAX_IMPORTS)
+		ok = false;
+	else
+		lf->imports += delta;
+	mutex_unlock(&lf->lock);
+	return ok;
 }
 
 int llmos_buf_import(struct llmos_file *lf, void __user *uarg, u32 usize)
@@ -318,9 +346,15 @@ int llmos_buf_import(struct llmos_file *lf, void __user *uarg, u32 usize)
 		return ret;
 	if (arg.flags || arg.reserved0 || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
 		return -EINVAL;
+	if (!llmos_import_reserve(lf, 1))
+		return -ENOSPC;
 	b = llmos_buf_from_dmabuf(arg.fd);
-	if (IS_ERR(b))
-		return PTR_ERR(b);
-	arg.size = b->size;
-	return llmos_buf_publish(lf, b, uarg, &arg, sizeof(arg), &arg.handle, NULL);
+	ret = IS_ERR(b) ? PTR_ERR(b) : 0;
+	if (!ret) {
+		arg.size = b->size;
+		ret = llmos_buf_publish(lf, b, uarg, &arg, sizeof(arg), &arg.handle, NULL);
+	}
+	if (ret)
+		llmos_import_reserve(lf, -1);
+	return ret;
 }

@@ -78,6 +78,7 @@ static int llmos_cmd_uring_only(struct llmos_file *lf, void __user *uarg, u32 us
 typedef int (*llmos_sync_fn)(struct llmos_file *lf, void __user *uarg, u32 usize);
 typedef int (*llmos_uring_fn)(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
 			      unsigned int issue_flags, void __user *uarg, u32 usize);
+typedef void (*llmos_cancel_fn)(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 
 /*
  * struct llmos_cmd_desc - one command.
@@ -86,6 +87,7 @@ typedef int (*llmos_uring_fn)(struct llmos_file *lf, struct io_uring_cmd *ioucmd
  * @sync:  the handler for an ioctl, and for a uring_cmd without @uring.
  * @uring: a handler that completes the uring_cmd later (steps, watches,
  *         NPU jobs).
+ * @cancel: io_uring cancels a command @uring left pending (ring teardown).
  * @slow:  may block for long (allocating a model's pages): a uring_cmd
  *         issued without blocking gets -EAGAIN and io_uring retries it
  *         from a worker thread.
@@ -94,6 +96,7 @@ struct llmos_cmd_desc {
 	unsigned int cmd;
 	llmos_sync_fn sync;
 	llmos_uring_fn uring;
+	llmos_cancel_fn cancel;
 	bool slow;
 };
 
@@ -109,18 +112,18 @@ static const struct llmos_cmd_desc llmos_cmds[] = {
 	LLMOS_CMD(LLMOS_CMD_MODEL_UNLOAD, .sync = llmos_model_unload),
 	LLMOS_CMD(LLMOS_CMD_JOB_CREATE, .sync = llmos_sched_job_create),
 	LLMOS_CMD(LLMOS_CMD_JOB_STEP, .sync = llmos_sched_step_ioctl,
-		  .uring = llmos_sched_step_uring),
+		  .uring = llmos_sched_step_uring, .cancel = llmos_sched_uring_cancel),
 	LLMOS_CMD(LLMOS_CMD_JOB_END, .sync = llmos_sched_job_end),
 	LLMOS_CMD(LLMOS_CMD_SCHED_SET_PRIO, .sync = llmos_sched_set_prio),
 	LLMOS_CMD(LLMOS_CMD_SCHED_STATS, .sync = llmos_sched_stats),
 	LLMOS_CMD(LLMOS_CMD_JOB_WATCH, .sync = llmos_cmd_uring_only,
-		  .uring = llmos_sched_watch_uring),
+		  .uring = llmos_sched_watch_uring, .cancel = llmos_sched_uring_cancel),
 	LLMOS_CMD(LLMOS_CMD_BUF_CREATE, .sync = llmos_buf_create, .slow = true),
 	LLMOS_CMD(LLMOS_CMD_BUF_EXPORT, .sync = llmos_buf_export),
-	LLMOS_CMD(LLMOS_CMD_BUF_IMPORT, .sync = llmos_buf_import),
+	LLMOS_CMD(LLMOS_CMD_BUF_IMPORT, .sync = llmos_buf_import, .slow = true),
 	LLMOS_CMD(LLMOS_CMD_NPU_INFO, .sync = llmos_npu_info),
 	LLMOS_CMD(LLMOS_CMD_NPU_SUBMIT, .sync = llmos_npu_submit_ioctl,
-		  .uring = llmos_npu_submit_uring),
+		  .uring = llmos_npu_submit_uring, .cancel = llmos_npu_uring_cancel),
 };
 
 /* The command's row, or NULL for a number this module does not know. */
@@ -166,14 +169,13 @@ int llmos_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	struct llmos_uring_cmd pl;
 
 	/* Cancellation comes through here too; the SQE may be gone by then. */
+	d = llmos_cmd_find(ioucmd->cmd_op);
 	if (issue_flags & IO_URING_F_CANCEL) {
-		if (ioucmd->cmd_op == LLMOS_CMD_NPU_SUBMIT)
-			llmos_npu_uring_cancel(ioucmd, issue_flags);
-		else
-			llmos_sched_uring_cancel(ioucmd, issue_flags);
+		/* the same row as its issue: only commands left pending are marked cancelable */
+		if (d && d->cancel)
+			d->cancel(ioucmd, issue_flags);
 		return 0;
 	}
-	d = llmos_cmd_find(ioucmd->cmd_op);
 	if (!d)
 		return -EOPNOTSUPP;
 	sqe_cmd = io_uring_sqe_cmd(ioucmd->sqe);

@@ -94,8 +94,11 @@ int llmos_handle_close(struct llmos_file *lf, u32 id)
 
 	mutex_lock(&lf->lock);
 	h = xa_load(&lf->handles, id); /* NULL for a reserved id: leave it be */
-	if (h)
+	if (h) {
 		xa_erase(&lf->handles, id);
+		if (h->buf && h->buf->import)
+			lf->imports--;
+	}
 	mutex_unlock(&lf->lock);
 	if (!h)
 		return -EINVAL;

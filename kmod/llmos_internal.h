@@ -77,6 +77,7 @@ struct llmos_buf {
 	void *vaddr;               /* kernel mapping (vmap), made on first use */
 	struct list_head exports;  /* struct llmos_buf_sgt mapped for importers; under lock */
 	struct dma_buf *import;    /* the imported dma-buf, vmapped at vaddr */
+	bool read_only;            /* imported from an fd not open for writing */
 	struct dma_buf_attachment *attach; /* the import's attachment to our device */
 	struct sg_table *import_sgt;       /* and its mapping */
 	struct iosys_map import_map;
@@ -103,7 +104,10 @@ struct llmos_file {
 	struct xarray jobs;       /* job id -> struct llmos_job; its own xa_lock, never
 				   * taken under llmos_sched_lock (see llmos_sched_cmd.c) */
 	struct llmos_npu_client *npu; /* its NPU jobs' owner, made on first submit; under lock */
+	unsigned int imports;     /* import handles, at most LLMOS_MAX_IMPORTS: each pins an
+				   * exporter's mapping, not charged to us; under lock */
 };
+
 
 /* llmos_cmd.c: the command table shared by ioctl and uring_cmd. */
 long llmos_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
@@ -151,9 +155,11 @@ int llmos_alloc_pinned_pages(struct page **pages, unsigned long npages, unsigned
 			     int numa_node);
 int llmos_buf_create(struct llmos_file *lf, void __user *uarg, u32 usize);
 int llmos_buf_import(struct llmos_file *lf, void __user *uarg, u32 usize);
+bool llmos_import_reserve(struct llmos_file *lf, int delta);
 u64 llmos_buf_bytes(void);
 u64 llmos_buf_cap(void);
 struct device *llmos_dma_device(void);
+void llmos_dma_ready(void);
 
 /* llmos_dmabuf.c: a buffer as a dma-buf for other processes and drivers. */
 int llmos_buf_export(struct llmos_file *lf, void __user *uarg, u32 usize);

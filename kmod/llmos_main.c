@@ -95,6 +95,8 @@ static int __init llmos_init(void)
 	/* imported dma-bufs attach to the device (llmos_buf.c): any address will do */
 	ret = dma_coerce_mask_and_coherent(llmos_miscdev.this_device, DMA_BIT_MASK(64));
 	if (!ret)
+		llmos_dma_ready();
+	if (!ret)
 		ret = llmos_vnpu_init();
 	if (ret)
 		goto out_deregister;

@@ -231,17 +231,19 @@ static void npu_done_tw(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 
 /*
  * Tell everyone waiting that job (already DONE, off every list) ended with
- * result, and drop what it held: memory, then the queue's reference.
+ * result, and drop what it held: the fence first, then memory, then the
+ * queue's reference.
  */
 static void npu_finish(struct llmos_npu_job *job, int result, struct io_uring_cmd *ioucmd)
 {
 	job->result = result;
-	llmos_npu_job_unref(job);
 	if (job->fence) {
 		if (result)
 			dma_fence_set_error(job->fence, result);
 		dma_fence_signal(job->fence);
 	}
+	/* after the signal: freeing an import takes its reservation lock */
+	llmos_npu_job_unref(job);
 	complete_all(&job->done);
 	if (ioucmd) {
 		struct llmos_npu_pdu *pdu = io_uring_cmd_to_pdu(ioucmd, struct llmos_npu_pdu);
@@ -274,6 +276,8 @@ void llmos_npu_job_done(struct llmos_npu_job *job, int result)
 {
 	struct io_uring_cmd *ioucmd;
 
+	if (result > 0 || result < -MAX_ERRNO)
+		result = -EIO; /* a backend's nonsense is a device error */
 	if (cancel_delayed_work(&job->timeout))
 		llmos_npu_job_put(job);
 	spin_lock(&llmos_npu_lock);
@@ -494,13 +498,21 @@ static int npu_prepare(struct llmos_file *lf, struct npu_submission *s, void __u
 	return ret;
 }
 
-/* Make the job visible: its fence fd, its place in the queue. */
-static void npu_publish(struct npu_submission *s)
+/*
+ * Make the job visible: its fence fd, then, in one section of the lock, its
+ * pending uring_cmd (if any) and its place in the queue, so that a cancel
+ * sees either nothing or a queued job with its command.
+ */
+static void npu_publish(struct npu_submission *s, struct io_uring_cmd *ioucmd)
 {
 	if (s->fd >= 0)
 		fd_install(s->fd, s->sync->file);
 	kref_get(&s->job->ref); /* the queue's, then the backend's */
 	spin_lock(&llmos_npu_lock);
+	if (ioucmd) {
+		io_uring_cmd_to_pdu(ioucmd, struct llmos_npu_pdu)->job = s->job;
+		s->job->ioucmd = ioucmd;
+	}
 	npu_enqueue_locked(s->job);
 	spin_unlock(&llmos_npu_lock);
 	npu_dispatch();
@@ -521,7 +533,7 @@ int llmos_npu_submit_ioctl(struct llmos_file *lf, void __user *uarg, u32 usize)
 	ret = npu_prepare(lf, &s, uarg, usize);
 	if (ret)
 		return ret;
-	npu_publish(&s);
+	npu_publish(&s, NULL);
 	if (s.arg.flags & LLMOS_NPU_FENCE_OUT) {
 		ret = 0;
 	} else if (wait_for_completion_killable(&s.job->done)) {
@@ -546,14 +558,13 @@ int llmos_npu_submit_uring(struct llmos_file *lf, struct io_uring_cmd *ioucmd,
 	struct npu_submission s;
 	int ret;
 
+	pdu->job = NULL; /* before it can be cancelled: nothing to cancel yet */
 	ret = npu_prepare(lf, &s, uarg, usize);
 	if (ret)
 		return ret;
 	io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
 	kref_get(&s.job->ref); /* the command's */
-	pdu->job = s.job;
-	s.job->ioucmd = ioucmd;
-	npu_publish(&s);
+	npu_publish(&s, ioucmd);
 	llmos_npu_job_put(s.job);
 	return -EIOCBQUEUED;
 }

@@ -31,7 +31,8 @@ struct llmos_npu_ref {
 	struct llmos_buf *buf;
 };
 
-enum llmos_npu_state { LLMOS_NPU_QUEUED, LLMOS_NPU_RUNNING, LLMOS_NPU_DONE };
+/* NEW: built, not yet visible to cancellation (a kzalloc'd job starts here). */
+enum llmos_npu_state { LLMOS_NPU_NEW, LLMOS_NPU_QUEUED, LLMOS_NPU_RUNNING, LLMOS_NPU_DONE };
 
 /*
  * struct llmos_npu_job - one submitted job.  References: the submitter
@@ -71,7 +72,9 @@ struct llmos_npu_job {
  * @cancel: make a running job end soon; it still ends through
  *          llmos_npu_job_done().  The core has set job->stop first.
  * The backend calls llmos_npu_job_done(job, result) exactly once per
- * submitted job, from process context.
+ * submitted job, from process context, and never from within submit (it
+ * starts the next job); cancel may come before the job has started on the
+ * device.
  */
 struct llmos_npu_backend {
 	const char *name;

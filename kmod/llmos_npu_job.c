@@ -59,6 +59,8 @@ static int npu_ref_handle(struct llmos_file *lf, u32 id, enum npu_role role,
 	h = xa_load(&lf->handles, id);
 	if (!h) {
 		ret = -EINVAL;
+	} else if (h->buf && role == NPU_OUTPUT && h->buf->read_only) {
+		ret = -EACCES; /* a dma-buf its importer could only read */
 	} else if (h->buf) {
 		ref->buf = h->buf;
 		llmos_buf_get(h->buf);

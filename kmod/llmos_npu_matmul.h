@@ -25,7 +25,7 @@ struct llmos_npu_matmul {
 	size_t out_stride;
 };
 
-/* llmos_vnpu_dot.c: rows [r0, r1) against every token, between kernel_fpu_begin() and _end(). */
-void llmos_vnpu_matmul_rows(const struct llmos_npu_matmul *op, u32 r0, u32 r1);
+/* llmos_vnpu_dot.c: rows [r0, r1) against token t, between kernel_fpu_begin() and _end(). */
+void llmos_vnpu_matmul_rows(const struct llmos_npu_matmul *op, u32 r0, u32 r1, u32 t);
 
 #endif /* LLMOS_NPU_MATMUL_H */

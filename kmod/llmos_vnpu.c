@@ -14,8 +14,8 @@
 #include <asm/cpufeature.h>
 #include <asm/fpu/api.h>
 #elif defined(CONFIG_ARM64)
+#include <asm/cpufeature.h>
 #include <asm/neon.h>
-#include <asm/simd.h>
 #endif
 
 #include "llmos_npu.h"
@@ -46,7 +46,7 @@ static bool vnpu_fpu_usable(void)
 #elif defined(CONFIG_ARM64)
 static bool vnpu_fpu_usable(void)
 {
-	return may_use_simd();
+	return system_supports_fpsimd();
 }
 #define vnpu_fpu_begin() kernel_neon_begin()
 #define vnpu_fpu_end() kernel_neon_end()
@@ -59,20 +59,26 @@ static bool vnpu_fpu_usable(void)
 #define vnpu_fpu_end() do { } while (0)
 #endif
 
-/* One MATMUL, a slice of rows at a time; -ECANCELED once the core says stop. */
+/*
+ * One MATMUL, token by token, a slice of rows at a time: one FPU section is
+ * at most max(VNPU_SLICE_MACS, cols) multiply-adds, so preemption, a stop
+ * and the timeout are never far.  -ECANCELED once the core says stop.
+ */
 static int vnpu_run_matmul(struct llmos_npu_job *job, const struct llmos_npu_matmul *op)
 {
-	u32 slice = max_t(u32, 1, VNPU_SLICE_MACS / ((u64)op->cols * op->n_tokens + 1));
-	u32 r0, r1;
+	u32 slice = max_t(u32, 1, VNPU_SLICE_MACS / op->cols);
+	u32 t, r0, r1;
 
-	for (r0 = 0; r0 < op->rows; r0 = r1) {
-		if (READ_ONCE(job->stop))
-			return -ECANCELED;
-		r1 = min(op->rows, r0 + slice);
-		vnpu_fpu_begin();
-		llmos_vnpu_matmul_rows(op, r0, r1);
-		vnpu_fpu_end();
-		cond_resched();
+	for (t = 0; t < op->n_tokens; t++) {
+		for (r0 = 0; r0 < op->rows; r0 = r1) {
+			if (READ_ONCE(job->stop))
+				return -ECANCELED;
+			r1 = min(op->rows, r0 + slice);
+			vnpu_fpu_begin();
+			llmos_vnpu_matmul_rows(op, r0, r1, t);
+			vnpu_fpu_end();
+			cond_resched();
+		}
 	}
 	return 0;
 }

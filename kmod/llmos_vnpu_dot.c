@@ -97,18 +97,15 @@ static float dot_q4_0(const u8 *w, const u8 *x, u32 nb)
 	return hsum_lanes(sum);
 }
 
-/* Rows [r0, r1) of one MATMUL against all its tokens. */
-void llmos_vnpu_matmul_rows(const struct llmos_npu_matmul *op, u32 r0, u32 r1)
+/* Rows [r0, r1) of one MATMUL against its token t. */
+void llmos_vnpu_matmul_rows(const struct llmos_npu_matmul *op, u32 r0, u32 r1, u32 t)
 {
 	float (*dot)(const u8 *, const u8 *, u32) =
 		op->wtype == LLMOS_NPU_TYPE_Q4_0 ? dot_q4_0 : dot_q8_0;
-	u32 nb = op->cols / QK, r, t;
+	const u8 *x = op->x + t * op->x_stride;
+	float *out = op->out + t * op->out_stride;
+	u32 nb = op->cols / QK, r;
 
-	for (t = 0; t < op->n_tokens; t++) {
-		const u8 *x = op->x + t * op->x_stride;
-		float *out = op->out + t * op->out_stride;
-
-		for (r = r0; r < r1; r++)
-			out[r] = dot(op->w + r * op->w_stride, x, nb);
-	}
+	for (r = r0; r < r1; r++)
+		out[r] = dot(op->w + r * op->w_stride, x, nb);
 }

@@ -614,6 +614,30 @@ TEST_F(buf, import_of_own_export_gives_a_handle)
 	EXPECT_BUF_BYTES_DELTA(0);
 }
 
+/*
+ * A file holds at most LLMOS_MAX_IMPORTS imports (each pins an exporter's
+ * mapping the caller is not charged for); closing one gives its place back.
+ */
+TEST_F(buf, imports_per_file_are_bounded)
+{
+	__u32 h, ih[LLMOS_MAX_IMPORTS + 1];
+	int dfd, i;
+
+	ASSERT_EQ(0, buf_create(self->fd, page_size(), &h, NULL));
+	ASSERT_EQ(0, buf_export(self->fd, h, LLMOS_EXPORT_CLOEXEC, &dfd));
+	for (i = 0; i < LLMOS_MAX_IMPORTS; i++)
+		ASSERT_EQ(0, buf_import(self->fd, dfd, &ih[i], NULL)) TH_LOG("import %d", i);
+	EXPECT_EQ(-ENOSPC, buf_import(self->fd, dfd, &ih[i], NULL));
+	ASSERT_EQ(0, handle_close(self->fd, ih[0]));
+	EXPECT_EQ(0, buf_import(self->fd, dfd, &ih[0], NULL));
+	EXPECT_EQ(-ENOSPC, buf_import(self->fd, dfd, &ih[i], NULL));
+	for (i = 0; i < LLMOS_MAX_IMPORTS; i++)
+		EXPECT_EQ(0, handle_close(self->fd, ih[i]));
+	EXPECT_EQ(0, handle_close(self->fd, h));
+	close(dfd);
+	EXPECT_BUF_BYTES_DELTA(0);
+}
+
 TEST_F(buf, import_rejects_what_is_not_a_dmabuf)
 {
 	struct llmos_buf_import im;

@@ -1700,7 +1700,13 @@ TEST_F_TIMEOUT(npu, sigkill_mid_job_cancels_and_frees, 120)
  * A job whose ring goes while it waits in the queue is cancelled; the job
  * ahead of it is not disturbed.
  */
-TEST_F_TIMEOUT(npu, ring_exit_cancels_queued_job, 120)
+/*
+ * Ring teardown cancels the queued job of that ring, whatever size bits
+ * its cmd_op carries (the module matches a command by type, direction and
+ * number; the size comes from the payload), while the other ring's job runs
+ * to its end.
+ */
+static void ring_exit_cancels(struct __test_metadata *_metadata, int fd, __u32 cmd_op)
 {
 	struct llmos_npu_submit sub_big, sub_small;
 	struct io_uring ring_a, ring_b;
@@ -1712,35 +1718,50 @@ TEST_F_TIMEOUT(npu, ring_exit_cancels_queued_job, 120)
 	struct big big;
 	struct mm m;
 
-	ASSERT_EQ(0, big_new(self->fd, &big));
-	ms_per = calibrate(self->fd, &big);
+	struct io_uring_sqe *sqe;
+
+	ASSERT_EQ(0, big_new(fd, &big));
+	ms_per = calibrate(fd, &big);
 	ASSERT_LT(0, ms_per);
 	big_set(&big, tokops_for(ms_per, BUSY_MS), 1);
 	ASSERT_EQ(0, mm_init(&m, &small_shape, &seed));
-	ASSERT_EQ(0, mm_dev_new(self->fd, &m, &d));
+	ASSERT_EQ(0, mm_dev_new(fd, &m, &d));
 	mm_op(&m, d.w.handle, d.x.handle, d.o.handle, &op);
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring_a, 0));
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring_b, 0));
-	ASSERT_EQ(0, npu_info(self->fd, &a));
+	ASSERT_EQ(0, npu_info(fd, &a));
 	init_submit(&sub_big, big.ops, big.nr_ops, 0, 0);
-	prep_npu(io_uring_get_sqe(&ring_a), self->fd, &sub_big, 1);
+	prep_npu(io_uring_get_sqe(&ring_a), fd, &sub_big, 1);
 	ASSERT_EQ(1, io_uring_submit(&ring_a));
 	init_submit(&sub_small, &op, 1, 0, 0);
-	prep_npu(io_uring_get_sqe(&ring_b), self->fd, &sub_small, 2);
+	sqe = io_uring_get_sqe(&ring_b);
+	prep_npu(sqe, fd, &sub_small, 2);
+	sqe->cmd_op = cmd_op;
 	ASSERT_EQ(1, io_uring_submit(&ring_b));
-	ASSERT_EQ(1, await_info(self->fd, EVENT_MS, submitted_pred, a.submitted + 2, &b));
+	ASSERT_EQ(1, await_info(fd, EVENT_MS, submitted_pred, a.submitted + 2, &b));
 	ASSERT_EQ(1U, b.queued) TH_LOG("the big job was over too soon");
 	io_uring_queue_exit(&ring_b);
 	EXPECT_EQ(0, wait_cqe_ms(&ring_a, WAIT_MS, NULL));
 	io_uring_queue_exit(&ring_a);
-	ASSERT_EQ(1, await_info(self->fd, WAIT_MS, idle_pred, 0, &b));
+	ASSERT_EQ(1, await_info(fd, WAIT_MS, idle_pred, 0, &b));
 	EXPECT_EQ(a.cancelled + 1, b.cancelled);
 	EXPECT_EQ(a.completed + 1, b.completed);
 	/* The cancelled job never wrote its output. */
 	EXPECT_EQ(SENTINEL, d.o.map[0]);
-	mm_dev_free(self->fd, &d);
+	mm_dev_free(fd, &d);
 	mm_free(&m);
-	big_free(self->fd, &big);
+	big_free(fd, &big);
+}
+
+TEST_F_TIMEOUT(npu, ring_exit_cancels_queued_job, 120)
+{
+	ring_exit_cancels(_metadata, self->fd, LLMOS_CMD_NPU_SUBMIT);
+}
+
+TEST_F_TIMEOUT(npu, ring_exit_cancels_a_job_whose_cmd_op_has_other_size_bits, 120)
+{
+	ring_exit_cancels(_metadata, self->fd,
+			  _IOC(_IOC_READ | _IOC_WRITE, LLMOS_IOC_MAGIC, 0x41, 80));
 }
 
 /*

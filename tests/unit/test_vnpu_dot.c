@@ -25,7 +25,7 @@
 
 #define ROWS 5
 #define TOKENS 3
-#define PAD 3 /* bytes between rows: every row unaligned */
+#define PAD 2 /* bytes between rows: rows only 2-byte aligned, as blocks need */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -78,7 +78,8 @@ static void check_type(enum llmos_type type, int cols)
 		fill_row(w + PAD + r * op.w_stride, type, cols / 32);
 	for (int t = 0; t < TOKENS; t++)
 		fill_row(x + PAD + t * op.x_stride, LLMOS_TYPE_Q8_0, cols / 32);
-	llmos_vnpu_matmul_rows(&op, 0, ROWS);
+	for (int t = 0; t < TOKENS; t++)
+		llmos_vnpu_matmul_rows(&op, 0, ROWS, (u32)t);
 	for (size_t lv = 0; lv < sizeof(levels) / sizeof(levels[0]); lv++) {
 		if (llmos_simd_select(levels[lv]))
 			continue; /* this CPU lacks it */

@@ -416,12 +416,17 @@ struct llmos_buf_export {
 /*
  * struct llmos_buf_import - LLMOS_CMD_BUF_IMPORT argument.
  * @fd:       in: a dma-buf file descriptor of any exporter (udmabuf, a GPU,
- *            another llmos buffer); the exporter must support vmap.
+ *            another llmos buffer); the exporter must support vmap.  A
+ *            dma-buf whose fd is not open for writing is input only (as an
+ *            NPU output: -EACCES).  A file holds at most LLMOS_MAX_IMPORTS
+ *            imports (-ENOSPC).
  * @flags:    in: must be zero.
  * @handle:   out: a handle usable as an NPU operand (not mappable here).
  * @size:     out: the dma-buf's size in bytes.
  * @reserved: must be zero.
  */
+#define LLMOS_MAX_IMPORTS 64
+
 struct llmos_buf_import {
 	__s32 fd;
 	__u32 flags;
