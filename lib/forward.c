@@ -31,6 +31,8 @@ static int mm_shared(struct llmos_session *s, float *const out[],
 	int i, n_npu = 0, ret = 0;
 
 	for (i = 0; i < count && !ret; i++) {
+		if (s->mm_observer)
+			s->mm_observer(s->mm_observer_ctx, w[i], x, n);
 		if (llmos_npu_runs(s->npu, w[i]->type))
 			npu[n_npu++] = (struct llmos_npu_matmul){ out[i], w[i] };
 		else

@@ -618,3 +618,63 @@ int gguf_writer_write(struct gguf_writer *w, const char *path, unsigned int flag
 	free(o.buf);
 	return ret;
 }
+
+/* A scalar pair of any type, as the reader decoded it. */
+static int copy_scalar_kv(struct gguf_writer *w, const char *key, const struct gguf_kv *kv)
+{
+	switch (kv->type) {
+	case GGUF_TYPE_UINT8: return gguf_writer_add_u8(w, key, (uint8_t)kv->v.u64);
+	case GGUF_TYPE_INT8: return gguf_writer_add_i8(w, key, (int8_t)kv->v.i64);
+	case GGUF_TYPE_UINT16: return gguf_writer_add_u16(w, key, (uint16_t)kv->v.u64);
+	case GGUF_TYPE_INT16: return gguf_writer_add_i16(w, key, (int16_t)kv->v.i64);
+	case GGUF_TYPE_UINT32: return gguf_writer_add_u32(w, key, (uint32_t)kv->v.u64);
+	case GGUF_TYPE_INT32: return gguf_writer_add_i32(w, key, (int32_t)kv->v.i64);
+	case GGUF_TYPE_UINT64: return gguf_writer_add_u64(w, key, kv->v.u64);
+	case GGUF_TYPE_INT64: return gguf_writer_add_i64(w, key, kv->v.i64);
+	case GGUF_TYPE_FLOAT32: return gguf_writer_add_f32(w, key, (float)kv->v.f64);
+	case GGUF_TYPE_FLOAT64: return gguf_writer_add_f64(w, key, kv->v.f64);
+	case GGUF_TYPE_BOOL: return gguf_writer_add_bool(w, key, kv->v.u64 != 0);
+	case GGUF_TYPE_STRING: return gguf_writer_add_strn(w, key, kv->v.str.ptr, kv->v.str.len);
+	default: return llmos_fail(-EINVAL, "gguf writer: '%s': cannot copy a %s", key,
+				   gguf_type_name(kv->type));
+	}
+}
+
+/* A string array, each string a NUL-terminated copy for the writer. */
+static int copy_str_array_kv(struct gguf_writer *w, const char *key, const struct gguf_kv *kv)
+{
+	uint64_t n = kv->v.arr.n, i, len;
+	char **s = calloc(n ? n : 1, sizeof(*s));
+	int ret = s ? 0 : llmos_fail(-ENOMEM, "gguf writer: '%s': out of memory", key);
+
+	for (i = 0; !ret && i < n; i++) {
+		const char *p;
+
+		ret = gguf_arr_get_str(kv, i, &p, &len);
+		if (!ret && !(s[i] = strndup(p, len)))
+			ret = llmos_fail(-ENOMEM, "gguf writer: '%s': out of memory", key);
+	}
+	if (!ret)
+		ret = gguf_writer_add_arr_str(w, key, (const char *const *)s, n);
+	for (i = 0; s && i < n; i++)
+		free(s[i]);
+	free(s);
+	return ret;
+}
+
+int gguf_writer_copy_kv(struct gguf_writer *w, const struct gguf_kv *kv)
+{
+	char *key = strndup(kv->key.ptr, kv->key.len);
+	int ret;
+
+	if (!key)
+		return llmos_fail(-ENOMEM, "gguf writer: out of memory");
+	if (kv->type != GGUF_TYPE_ARRAY)
+		ret = copy_scalar_kv(w, key, kv);
+	else if (kv->v.arr.type == GGUF_TYPE_STRING)
+		ret = copy_str_array_kv(w, key, kv);
+	else
+		ret = gguf_writer_add_arr(w, key, kv->v.arr.type, kv->v.arr.data, kv->v.arr.n);
+	free(key);
+	return ret;
+}

@@ -48,6 +48,9 @@ int gguf_writer_add_arr(struct gguf_writer *w, const char *key, enum gguf_type e
 int gguf_writer_add_arr_str(struct gguf_writer *w, const char *key, const char *const *strs,
 			    uint64_t n);
 
+/* A copy of a pair another file holds (gguf.h's reader), under the same key. */
+int gguf_writer_copy_kv(struct gguf_writer *w, const struct gguf_kv *kv);
+
 /* A tensor of ggml type `type` and shape ne[0..n_dims-1]; data is not copied. */
 int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
 			   const uint64_t *ne, const void *data);

@@ -44,6 +44,10 @@ struct llmos_session {
 	 */
 	struct llmos_devbuf mem;
 
+	/* Told each matmul's input before it runs (llmos imatrix); NULL for none. */
+	void (*mm_observer)(void *ctx, const struct llmos_weight *w, const float *x, uint32_t n);
+	void *mm_observer_ctx;
+
 	struct llmos_sched_client *sched; /* NULL: steps run unscheduled */
 	int sched_class;       /* LLMOS_CLASS_*, as set (NORMAL by default) */
 	uint32_t sched_weight; /* as set; 0: the process's */

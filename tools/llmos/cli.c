@@ -199,3 +199,27 @@ int cli_read_file(const char *cmd, const char *path, char **buf, size_t *len)
 	*len = n;
 	return 0;
 }
+
+int cli_tokenize_file(const char *cmd, const struct llmos_model *m, const char *path,
+		      int32_t **ids, int *n)
+{
+	struct llmos_model_desc d;
+	size_t len, cap;
+	char *text;
+
+	*ids = NULL;
+	if (cli_read_file(cmd, path, &text, &len))
+		return 1;
+	llmos_model_describe(m, &d);
+	cap = llmos_tokenize_bound(len);
+	*ids = malloc(cap * sizeof(**ids));
+	*n = *ids ? llmos_model_tokenize(m, text, len, d.add_bos ? LLMOS_TOKENIZE_BOS : 0, *ids, cap)
+		  : -ENOMEM;
+	free(text);
+	if (*n < 0) {
+		free(*ids);
+		*ids = NULL;
+		return cli_error(cmd, "cannot tokenize the text", *n);
+	}
+	return 0;
+}

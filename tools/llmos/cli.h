@@ -19,6 +19,9 @@ int cmd_bench(int argc, char **argv);
 int cmd_bench_load(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
 int cmd_bench_sched(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_imatrix(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Print "llmos CMD: what: <strerror>: <detail>" to stderr; returns 1. */
 int cli_error(const char *cmd, const char *what, int err);
@@ -49,6 +52,9 @@ int cli_class(const char *cmd, const char *s, int *out);
 /* Put the session in a scheduling class; with class -2 (unset) and weight 0, nothing. */
 int cli_sched(const char *cmd, struct llmos_session *s, int sched_class, long weight);
 #define CLI_CLASS_UNSET (-2)
+/* Token ids of a text file, with BOS as the model adds it; prints why on failure (1). */
+int cli_tokenize_file(const char *cmd, const struct llmos_model *m, const char *path,
+		      int32_t **ids, int *n);
 /* Read a whole file into a NUL-terminated buffer. */
 int cli_read_file(const char *cmd, const char *path, char **buf, size_t *len);
 

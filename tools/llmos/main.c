@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * main.c - the llmos tool, the application side of llmos: run a prompt,
- * tokenize, measure perplexity and speed, make synthetic models.
+ * tokenize, measure perplexity and speed, make synthetic models, quantize
+ * and compare models.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,9 @@ static const struct command {
 	{ "bench-load", cmd_bench_load, "time to open and map a model, and its memory" },
 	{ "bench-sched", cmd_bench_sched, "an urgent client's latency with and without the scheduler" },
 	{ "mkmodel", cmd_mkmodel, "write a synthetic model of a given shape and type" },
+	{ "quantize", cmd_quantize, "rewrite a model in a quantized type or mix (q4_K_M, ...)" },
+	{ "imatrix", cmd_imatrix, "an importance matrix for quantize, from a calibration text" },
+	{ "compare", cmd_compare, "perplexity, KL divergence and top-1 agreement of two models" },
 	{ "mode", cmd_mode, "say whether libllmos uses the kernel module or runs standalone" },
 };
 

@@ -58,19 +58,6 @@ static int copy_num_array(struct gguf_writer *w, const char *key, const struct g
 	return ret;
 }
 
-static int copy_scalar(struct gguf_writer *w, const char *key, const struct gguf_kv *kv)
-{
-	switch (kv->type) {
-	case GGUF_TYPE_UINT32: return gguf_writer_add_u32(w, key, (uint32_t)kv->v.u64);
-	case GGUF_TYPE_INT32: return gguf_writer_add_i32(w, key, (int32_t)kv->v.i64);
-	case GGUF_TYPE_BOOL: return gguf_writer_add_bool(w, key, kv->v.u64 != 0);
-	case GGUF_TYPE_FLOAT32: return gguf_writer_add_f32(w, key, (float)kv->v.f64);
-	case GGUF_TYPE_STRING:
-		return gguf_writer_add_strn(w, key, kv->v.str.ptr, kv->v.str.len);
-	default: return 0; /* no tokenizer key of another type matters */
-	}
-}
-
 static int copy_key(struct gguf_writer *w, const struct gguf_kv *kv, const struct mk_vocab *v,
 		    const char *const *extra, int n_extra)
 {
@@ -82,16 +69,13 @@ static int copy_key(struct gguf_writer *w, const struct gguf_kv *kv, const struc
 	if ((v->pre && !strcmp(k, "tokenizer.ggml.pre")) ||
 	    (v->chat_template && !strcmp(k, "tokenizer.chat_template")))
 		return 0;
-	if (kv->type != GGUF_TYPE_ARRAY)
-		return copy_scalar(w, k, kv);
-	if (kv->v.arr.type == GGUF_TYPE_STRING)
-		return copy_str_array(w, k, kv, extra,
-				      !strcmp(k, "tokenizer.ggml.tokens") ? n_extra : 0);
-	if (!strcmp(k, "tokenizer.ggml.token_type"))
+	if (n_extra && !strcmp(k, "tokenizer.ggml.tokens"))
+		return copy_str_array(w, k, kv, extra, n_extra);
+	if (n_extra && !strcmp(k, "tokenizer.ggml.token_type"))
 		return copy_num_array(w, k, kv, &control, n_extra);
-	if (!strcmp(k, "tokenizer.ggml.scores"))
+	if (n_extra && !strcmp(k, "tokenizer.ggml.scores"))
 		return copy_num_array(w, k, kv, &score, n_extra);
-	return copy_num_array(w, k, kv, NULL, 0);
+	return gguf_writer_copy_kv(w, kv);
 }
 
 /* Which of v->extra_tokens the vocabulary lacks. */
