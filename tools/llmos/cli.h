@@ -22,6 +22,12 @@ int cmd_bench_sched(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_imatrix(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+
+struct llmos_imatrix;
+/* An importance matrix of model over a text in chunks of ctx (cmd_imatrix.c); prints why (1). */
+int cli_collect_imatrix(const char *cmd, const char *model, const char *text, long ctx,
+			long max_chunks, long threads, struct llmos_imatrix **out);
 
 /* Print "llmos CMD: what: <strerror>: <detail>" to stderr; returns 1. */
 int cli_error(const char *cmd, const char *what, int err);

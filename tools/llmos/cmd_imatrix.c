@@ -68,37 +68,37 @@ static int im_parse(int argc, char **argv, struct im_opts *o)
 	return 0;
 }
 
-/* Evaluate each chunk with its matmul inputs collected into im. */
-static int collect(const struct im_opts *o, struct llmos_model *m, struct llmos_session *s,
-		   struct llmos_imatrix *im, int32_t *ids, int n)
+/* Evaluate each chunk (at most max_chunks, 0: all) with its matmul inputs collected into im. */
+static int collect(struct llmos_model *m, struct llmos_session *s, struct llmos_imatrix *im,
+		   int32_t *ids, int n, long ctx, long max_chunks)
 {
 	struct llmos_model_desc d;
-	int n_chunks = n / (int)o->ctx, ret;
+	int n_chunks = n / (int)ctx, ret;
 	double t0 = cli_now();
 
 	llmos_model_describe(m, &d);
 	if (n_chunks < 1) {
-		fprintf(stderr, "llmos imatrix: the text has %d tokens, fewer than one chunk of %ld: "
-				"use a smaller -c\n", n, o->ctx);
+		fprintf(stderr, "llmos: the calibration text has %d tokens, fewer than one chunk of "
+				"%ld: use a smaller -c\n", n, ctx);
 		return 1;
 	}
-	if (o->chunks && n_chunks > o->chunks)
-		n_chunks = (int)o->chunks;
+	if (max_chunks && n_chunks > max_chunks)
+		n_chunks = (int)max_chunks;
 	if ((ret = llmos_imatrix_collect(s, im)))
 		return cli_error("imatrix", "cannot collect", ret);
 	for (int c = 0; c < n_chunks; c++) {
-		int32_t *chunk = ids + (size_t)c * (size_t)o->ctx, saved = chunk[0];
+		int32_t *chunk = ids + (size_t)c * (size_t)ctx, saved = chunk[0];
 
 		if (d.bos >= 0 && d.add_bos)
 			chunk[0] = d.bos;
 		llmos_session_reset(s);
-		ret = llmos_session_eval(s, chunk, (uint32_t)o->ctx, 0);
+		ret = llmos_session_eval(s, chunk, (uint32_t)ctx, 0);
 		chunk[0] = saved;
 		if (ret < 0)
 			return cli_error("imatrix", "evaluation failed", ret);
 		llmos_imatrix_set_chunks(im, c + 1);
 		if (isatty(STDERR_FILENO))
-			fprintf(stderr, "\rllmos imatrix: chunk %d of %d, %.1f s", c + 1, n_chunks,
+			fprintf(stderr, "\rllmos: calibration chunk %d of %d, %.1f s", c + 1, n_chunks,
 				cli_now() - t0);
 	}
 	if (isatty(STDERR_FILENO))
@@ -107,35 +107,48 @@ static int collect(const struct im_opts *o, struct llmos_model *m, struct llmos_
 	return 0;
 }
 
+int cli_collect_imatrix(const char *cmd, const char *model, const char *text, long ctx,
+			long max_chunks, long threads, struct llmos_imatrix **out)
+{
+	struct llmos_session *s = NULL;
+	struct llmos_model *m = NULL;
+	int32_t *ids = NULL;
+	int n = 0, ret;
+
+	*out = NULL;
+	ret = cli_load(cmd, model, &m);
+	if (!ret)
+		ret = cli_session(cmd, m, (uint32_t)ctx, (uint32_t)threads, (uint32_t)ctx, &s);
+	if (!ret)
+		ret = cli_tokenize_file(cmd, m, text, &ids, &n);
+	if (!ret && (ret = llmos_imatrix_new(out)))
+		ret = cli_error(cmd, "out of memory", ret);
+	if (!ret)
+		ret = collect(m, s, *out, ids, n, ctx, max_chunks);
+	if (ret) {
+		llmos_imatrix_free(*out);
+		*out = NULL;
+	}
+	free(ids);
+	llmos_session_free(s);
+	llmos_model_free(m);
+	return ret;
+}
+
 int cmd_imatrix(int argc, char **argv)
 {
 	struct im_opts o = { NULL, NULL, NULL, 512, 0, 0 };
 	struct llmos_imatrix *im = NULL;
-	struct llmos_session *s = NULL;
-	struct llmos_model *m = NULL;
-	int32_t *ids = NULL;
-	int n = 0, ret = im_parse(argc, argv, &o);
+	int ret = im_parse(argc, argv, &o);
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	ret = cli_load("imatrix", o.model, &m);
-	if (!ret)
-		ret = cli_session("imatrix", m, (uint32_t)o.ctx, (uint32_t)o.threads,
-				  (uint32_t)o.ctx, &s);
-	if (!ret)
-		ret = cli_tokenize_file("imatrix", m, o.file, &ids, &n);
-	if (!ret && (ret = llmos_imatrix_new(&im)))
-		ret = cli_error("imatrix", "out of memory", ret);
-	if (!ret)
-		ret = collect(&o, m, s, im, ids, n);
+	ret = cli_collect_imatrix("imatrix", o.model, o.file, o.ctx, o.chunks, o.threads, &im);
 	if (!ret && (ret = llmos_imatrix_write(im, o.out, o.file)) < 0)
 		ret = cli_error("imatrix", o.out, ret);
 	if (!ret)
 		printf("llmos imatrix: %s: %d matrices, %d chunks of %ld tokens of %s\n", o.out,
 		       llmos_imatrix_count(im), llmos_imatrix_chunks(im), o.ctx, o.file);
 	llmos_imatrix_free(im);
-	free(ids);
-	llmos_session_free(s);
-	llmos_model_free(m);
 	return ret ? 1 : 0;
 }

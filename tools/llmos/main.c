@@ -26,6 +26,7 @@ static const struct command {
 	{ "mkmodel", cmd_mkmodel, "write a synthetic model of a given shape and type" },
 	{ "quantize", cmd_quantize, "rewrite a model in a quantized type or mix (q4_K_M, ...)" },
 	{ "imatrix", cmd_imatrix, "an importance matrix for quantize, from a calibration text" },
+	{ "prune", cmd_prune, "remove FFN channels and attention heads: a smaller dense model" },
 	{ "compare", cmd_compare, "perplexity, KL divergence and top-1 agreement of two models" },
 	{ "mode", cmd_mode, "say whether libllmos uses the kernel module or runs standalone" },
 };
