@@ -36,7 +36,6 @@
 
 #define DEV_PATH "/dev/llmos"
 #define CAP_PARAM "/sys/module/llmos/parameters/max_buf_mb"
-#define CG_ROOT "/sys/fs/cgroup"
 #define CG_TEST CG_ROOT "/llmos-buf"
 #define MIB (1024ULL * 1024ULL)
 
@@ -935,34 +934,6 @@ TEST_F(buf, cap_limits_total_and_freeing_returns_room)
 	EXPECT_EQ(0LL, buf_bytes(self->fd));
 }
 
-/* A cgroup v2 group with the memory controller, or -errno (as hardening_test). */
-static int memcg_setup(void)
-{
-	char buf[256] = "";
-	ssize_t n;
-	int fd;
-
-	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
-	    mount("none", CG_ROOT, "cgroup2", 0, NULL))
-		return -errno;
-	fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0 || !strstr(buf, "memory"))
-		return -EOPNOTSUPP;
-	fd = open(CG_ROOT "/cgroup.subtree_control", O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, "+memory", 7);
-	close(fd);
-	if (n != 7)
-		return -errno;
-	if (mkdir(CG_TEST, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /*
  * A child in a memory cgroup limited to 16 MiB: a 64 MiB buffer is refused
@@ -977,7 +948,7 @@ TEST_F(buf, buffers_are_charged_to_the_memcg)
 
 	if (geteuid())
 		SKIP(return, "needs root (cgroups)");
-	ret = memcg_setup();
+	ret = memcg_setup(CG_TEST);
 	if (ret)
 		SKIP(return, "no cgroup v2 memory controller (%s)", strerror(-ret));
 	/* The module's cap must not be what refuses 64 MiB. */

@@ -265,37 +265,8 @@ TEST_F(hard, jobs_per_file_are_bounded)
 	close(fd);
 }
 
-#define CG_ROOT "/sys/fs/cgroup"
 #define CG_TEST CG_ROOT "/llmos-hardening"
 
-/* A cgroup v2 group with the memory controller, or -errno. */
-static int memcg_setup(void)
-{
-	char buf[256] = "";
-	ssize_t n;
-	int fd;
-
-	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
-	    mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
-		return -errno;
-	fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0 || !strstr(buf, "memory"))
-		return -EOPNOTSUPP;
-	fd = open(CG_ROOT "/cgroup.subtree_control", O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, "+memory", 7);
-	close(fd);
-	if (n != 7)
-		return -errno;
-	if (mkdir(CG_TEST, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /*
  * A child in its own memory cgroup opens 16 files with 256 jobs each: the
@@ -308,7 +279,7 @@ TEST_F(hard, jobs_are_charged_to_the_memcg)
 	pid_t pid;
 	int ret;
 
-	ret = memcg_setup();
+	ret = memcg_setup(CG_TEST);
 	if (ret)
 		SKIP(return, "no cgroup v2 memory controller (%s)", strerror(-ret));
 	pid = fork();

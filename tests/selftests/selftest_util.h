@@ -18,7 +18,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -410,6 +412,39 @@ static inline int get_proc(int fd, pid_t pid, struct llmos_sched_stat *out)
 	}
 	free(p);
 	return ret;
+}
+
+/* ---- memory cgroups ---- */
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+/* A cgroup v2 group at path, with the memory controller (mounting cgroup2 if need be); or -errno. */
+static inline int memcg_setup(const char *path)
+{
+	char buf[256] = "";
+	ssize_t n;
+	int fd;
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
+		return -errno;
+	fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || !strstr(buf, "memory"))
+		return -EOPNOTSUPP;
+	fd = open(CG_ROOT "/cgroup.subtree_control", O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, "+memory", 7);
+	close(fd);
+	if (n != 7)
+		return -errno;
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
 }
 
 /* ---- the module's totals, for the stress programs ---- */
