@@ -483,32 +483,38 @@ static void iq4nl_sums(const float *x, const float *w, float is, float *sqx, flo
 }
 
 /*
- * IQ4_NL: one scale per 32 values over a fixed non-linear table.  The
- * candidates map the element of largest magnitude onto either end of the
- * table, give or take 7; least squares gives each one's scale.
+ * IQ4_NL as ggml searches it: errors weighted by x^2 (by qw sqrt(2 mean x^2
+ * + x^2) with an importance vector), the scale fitted by least squares to
+ * the levels of the plain scale and of 15 inverse scales around it, the
+ * best kept; the values then take their nearest level for the unrounded
+ * scale.  An all-zero block has scale 0 and the level nearest 0.
  */
 void llmos_quantize_iq4_nl(const float *x, void *dst, int64_t n, const float *qw)
 {
+	const int8_t *v = llmos_iq4nl_values;
 	struct block_iq4_nl *y = dst;
 
 	for (int64_t i = 0; i < n / 32; i++, x += 32, qw = qw ? qw + 32 : NULL) {
-		float w[32], max = signed_absmax(x, 32), best = -1, d = 0, id;
+		float w[32], max = signed_absmax(x, 32), sigma2 = 0, d = 0, id, sqx, sq2, best;
 
 		for (int j = 0; j < 32; j++)
-			w[j] = qw ? qw[j] * fabsf(x[j]) : x[j] * x[j];
-		for (int k = -7; k <= 7 && max; k++) {
-			for (int end = 0; end < 16; end += 15) {
-				float sqx, sq2;
-
-				iq4nl_sums(x, w, (llmos_iq4nl_values[end] + k) / max, &sqx, &sq2);
-				if (sq2 > 0 && sqx * sqx / sq2 > best) {
+			sigma2 += x[j] * x[j];
+		sigma2 *= 2.f / 32;
+		for (int j = 0; j < 32; j++)
+			w[j] = qw ? qw[j] * sqrtf(sigma2 + x[j] * x[j]) : x[j] * x[j];
+		if (fabsf(max) >= 1e-15f) {
+			iq4nl_sums(x, w, 1 / (-max / v[0]), &sqx, &sq2);
+			d = sqx / sq2;
+			best = d * sqx;
+			for (int k = -7; k <= 7; k++) {
+				iq4nl_sums(x, w, (k + v[0]) / max, &sqx, &sq2);
+				if (sq2 > 0 && sqx * sqx > best * sq2) {
 					d = sqx / sq2;
 					best = d * sqx;
 				}
 			}
 		}
 		y[i].d = llmos_fp32_to_fp16_inline(d);
-		d = llmos_fp16_to_fp32_inline(y[i].d);
 		id = d ? 1 / d : 0;
 		for (int j = 0; j < 16; j++)
 			y[i].qs[j] = (uint8_t)(iq4nl_index(id * x[j]) |
