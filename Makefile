@@ -5,6 +5,8 @@
 #   make module       llmos.ko against the VM kernel's headers (or KDIR=...)
 #   make module KERNEL=debug   the same against the debug kernel (build/debug/)
 #   make check        unit tests on the host
+#   make ARCH=arm64 check  the same cross-built (clang) into build-arm64/, run under
+#                     qemu-aarch64 with and without the dot-product extension
 #   make vm-test      selftests, scenarios and the kill storm inside the VM
 #                     (needs tools/setup-deps once)
 #   make vm-test-debug  the same, then the UAPI fuzzer, in the debug VM (KASAN,
@@ -23,12 +25,33 @@ SOVERSION := 0
 LLMOS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llmos
 -include $(LLMOS_CACHE)/deps.mk
 
+# The target: the host's architecture, or ARCH=arm64 on an x86-64 host, which
+# cross-builds with clang into build-arm64/ and runs the unit tests under
+# qemu-aarch64 (Documentation/arm64.md).  Kernel files are chosen by target.
+HOST_ARCH := $(shell uname -m | sed -e 's/^x86_64$$/x86/' -e 's/^aarch64$$/arm64/')
+ARCH ?= $(HOST_ARCH)
+ifeq ($(ARCH),arm64)
+BUILD_BASE := build-arm64
+else
+BUILD_BASE := build
+endif
+CROSS := $(filter-out $(HOST_ARCH),$(ARCH))
+
 ifeq ($(SAN),1)
-BUILD ?= build-san
+BUILD ?= $(BUILD_BASE)-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 else
-BUILD ?= build
+BUILD ?= $(BUILD_BASE)
 SANFLAGS :=
+endif
+
+ifeq ($(CROSS),arm64)
+# Debian's gcc-aarch64-linux-gnu conflicts with gcc-multilib (the 32-bit
+# selftest's compiler); clang targets arm64 with the arm64 multiarch libraries.
+CC := clang --target=aarch64-linux-gnu
+ARCH_LDFLAGS := -fuse-ld=lld
+# Unit tests run emulated, with dotprod (max) and without it (cortex-a53).
+QEMU_CPUS ?= max cortex-a53
 endif
 
 CC ?= gcc
@@ -44,7 +67,12 @@ else
 Q := @
 endif
 
-LIB_SRCS := $(wildcard lib/*.c) $(wildcard kernels/*.c)
+ifeq ($(ARCH),arm64)
+KERNEL_SRCS := $(filter-out %_avx2.c %_avx512.c,$(wildcard kernels/*.c))
+else
+KERNEL_SRCS := $(filter-out %_neon.c %_dotprod.c,$(wildcard kernels/*.c))
+endif
+LIB_SRCS := $(wildcard lib/*.c) $(KERNEL_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TOOL_NAMES := llmos llmosctl
 TOOLS := $(TOOL_NAMES:%=$(BUILD)/bin/%)
@@ -62,6 +90,9 @@ SHARED_LIB := $(BUILD)/lib/libllmos.so.$(VERSION)
 $(BUILD)/obj/kernels/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq \
 	-mavx512vnni -mavx512bf16 -mfma -mf16c -mavx2
+# arm64: NEON is every armv8-a CPU's; the dot-product kernels are built for that
+# extension and used only where HWCAP says the CPU has it.
+$(BUILD)/obj/kernels/%_dotprod.o: ALL_CFLAGS += -march=armv8.2-a+dotprod
 
 .PHONY: all lib tools tests module selftests check check-san vm-test vm-test-debug test run vm-info vm-shell clean help
 .SECONDARY:
@@ -84,7 +115,7 @@ $(STATIC_LIB): $(LIB_OBJS)
 $(SHARED_LIB): $(LIB_OBJS) lib/libllmos.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) -shared -Wl,-soname,libllmos.so.$(SOVERSION) \
+	$(Q)$(CC) $(SANFLAGS) $(ARCH_LDFLAGS) -shared -Wl,-soname,libllmos.so.$(SOVERSION) \
 		-Wl,--version-script=lib/libllmos.map -o $@ $(LIB_OBJS) $(LDLIBS)
 	$(Q)ln -sf libllmos.so.$(VERSION) $(BUILD)/lib/libllmos.so.$(SOVERSION)
 	$(Q)ln -sf libllmos.so.$(SOVERSION) $(BUILD)/lib/libllmos.so
@@ -96,14 +127,14 @@ define tool_rule
 $(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(STATIC_LIB)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(SANFLAGS) -o $$@ $$(filter %.o,$$^) $$(STATIC_LIB) $$(LDLIBS)
+	$$(Q)$$(CC) $$(SANFLAGS) $$(ARCH_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(STATIC_LIB) $$(LDLIBS)
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(SANFLAGS) $(ARCH_LDFLAGS) -o $@ $< $(STATIC_LIB) -lcmocka $(LDLIBS)
 
 # test_vnpu_dot builds the module's arithmetic (kmod/llmos_vnpu_dot.c) on the host,
 # with kernel names from tests/unit/kshim and no contraction, as Kbuild builds it.
@@ -114,13 +145,13 @@ $(BUILD)/obj/tests/selftests/%.o: ALL_CFLAGS += -isystem $(KSFT_INCLUDE) -Wno-mi
 $(BUILD)/selftests/%: $(BUILD)/obj/tests/selftests/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
+	$(Q)$(CC) $(SANFLAGS) $(ARCH_LDFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
 
 $(BUILD)/obj/tests/fuzz/uapi_fuzz.o: ALL_CFLAGS += -Itests/selftests -isystem $(KSFT_INCLUDE) -Wno-missing-prototypes
 $(BUILD)/selftests/uapi_fuzz: $(BUILD)/obj/tests/fuzz/uapi_fuzz.o
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(LDLIBS)
+	$(Q)$(CC) $(SANFLAGS) $(ARCH_LDFLAGS) -o $@ $< $(LDLIBS)
 
 # The 32-bit (compat) caller of the ioctls: static, so the VM needs no i386 libc.
 $(BUILD)/selftests/compat32_test: tests/selftests/compat32/compat32_test.c include/uapi/linux/llmos.h
@@ -155,9 +186,22 @@ module: check-deps
 	@mkdir -p $(dir $(MOD_OUT))
 	$(Q)cp llmos.ko $(MOD_OUT)
 
+ifeq ($(CROSS),arm64)
+# Each test program runs under qemu-aarch64 once per CPU of QEMU_CPUS; the
+# tools the tests start run through tools/qemu-wrap the same way.
+check: tests tools uapi-check $(SHARED_LIB)
+	$(Q)NM=llvm-nm tools/check-exports $(SHARED_LIB)
+	$(Q)set -e; for cpu in $(QEMU_CPUS); do \
+		echo "== qemu-aarch64 -cpu $$cpu"; \
+		tools/qemu-wrap --setup $(BUILD)/qemu-$$cpu $$cpu $(BUILD)/bin; \
+		LLMOS_BIN=$(BUILD)/qemu-$$cpu LLMOS_TEST_RUNNER="qemu-aarch64 -cpu $$cpu" \
+			tools/run-unit-tests $(UNIT_TESTS); \
+	done
+else
 check: tests tools uapi-check $(SHARED_LIB)
 	$(Q)tools/check-exports $(SHARED_LIB)
 	$(Q)LLMOS_BIN=$(BUILD)/bin tools/run-unit-tests $(UNIT_TESTS)
+endif
 
 # The UAPI header must stand alone and compile as C90 (as kernel UAPI does).
 uapi-check:

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dispatch.c - picks the SIMD level by CPUID (and the OS's XSAVE support),
- * builds one kernel table per level once, and routes the public kernel
- * entry points through the table in use.  LLMOS_SIMD=scalar|avx2|avx512 in
- * the environment caps the level chosen at start-up.
+ * dispatch.c - picks the SIMD level by CPUID (and the OS's XSAVE support)
+ * on x86, by HWCAP on arm64, builds one kernel table per level once, and
+ * routes the public kernel entry points through the table in use.
+ * LLMOS_SIMD=scalar|avx2|avx512 (arm64: scalar|neon|dotprod) in the
+ * environment caps the level chosen at start-up.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,6 +16,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #define LLMOS_X86 1
+#elif defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#define LLMOS_ARM64 1
 #endif
 
 static struct llmos_kernel_ops level_ops[LLMOS_SIMD_AVX512 + 1];
@@ -78,9 +83,36 @@ static enum llmos_simd_level detect_best(bool *has_bf16)
 		return LLMOS_SIMD_AVX2;
 	*has_bf16 = cpu_has_avx512_bf16();
 	return LLMOS_SIMD_AVX512;
+#elif defined(LLMOS_ARM64)
+	unsigned long hwcap = getauxval(AT_HWCAP);
+
+	if (!(hwcap & HWCAP_ASIMD))
+		return LLMOS_SIMD_SCALAR;
+	return hwcap & HWCAP_ASIMDDP ? LLMOS_SIMD_DOTPROD : LLMOS_SIMD_NEON;
 #else
 	return LLMOS_SIMD_SCALAR;
 #endif
+}
+
+/* Each level's table: the one below it, with that level's kernels filled in. */
+static void fill_levels(bool has_bf16)
+{
+	llmos_kernels_fill_scalar(&level_ops[LLMOS_SIMD_SCALAR]);
+	for (int l = LLMOS_SIMD_SCALAR + 1; l <= (int)best_level; l++) {
+		level_ops[l] = level_ops[l - 1];
+#ifdef LLMOS_X86
+		if (l == LLMOS_SIMD_AVX2)
+			llmos_kernels_fill_avx2(&level_ops[l]);
+		else
+			llmos_kernels_fill_avx512(&level_ops[l], has_bf16);
+#elif defined(LLMOS_ARM64)
+		if (l == LLMOS_SIMD_NEON)
+			llmos_kernels_fill_neon(&level_ops[l]);
+		else
+			llmos_kernels_fill_dotprod(&level_ops[l]);
+#endif
+	}
+	(void)has_bf16;
 }
 
 static enum llmos_simd_level env_cap(enum llmos_simd_level level)
@@ -101,15 +133,7 @@ static void init_dispatch(void)
 	bool has_bf16;
 
 	best_level = detect_best(&has_bf16);
-	llmos_kernels_fill_scalar(&level_ops[LLMOS_SIMD_SCALAR]);
-	if (best_level >= LLMOS_SIMD_AVX2) {
-		level_ops[LLMOS_SIMD_AVX2] = level_ops[LLMOS_SIMD_SCALAR];
-		llmos_kernels_fill_avx2(&level_ops[LLMOS_SIMD_AVX2]);
-	}
-	if (best_level >= LLMOS_SIMD_AVX512) {
-		level_ops[LLMOS_SIMD_AVX512] = level_ops[LLMOS_SIMD_AVX2];
-		llmos_kernels_fill_avx512(&level_ops[LLMOS_SIMD_AVX512], has_bf16);
-	}
+	fill_levels(has_bf16);
 	enum llmos_simd_level level = env_cap(best_level);
 
 	atomic_store(&current_level, level);
@@ -157,15 +181,13 @@ int llmos_simd_select(enum llmos_simd_level level)
 
 const char *llmos_simd_name(enum llmos_simd_level level)
 {
-	switch (level) {
-	case LLMOS_SIMD_SCALAR:
-		return "scalar";
-	case LLMOS_SIMD_AVX2:
-		return "avx2";
-	case LLMOS_SIMD_AVX512:
-		return "avx512";
-	}
-	return "unknown";
+#ifdef LLMOS_ARM64
+	static const char *const names[] = { "scalar", "neon", "dotprod" };
+#else
+	static const char *const names[] = { "scalar", "avx2", "avx512" };
+#endif
+
+	return level >= LLMOS_SIMD_SCALAR && level <= LLMOS_SIMD_AVX512 ? names[level] : "unknown";
 }
 
 const struct llmos_type_traits *llmos_type_traits(enum llmos_type t)

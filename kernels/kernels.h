@@ -163,10 +163,13 @@ struct llmos_type_traits {
 	enum llmos_type vec_dot_type; /* the type activations are converted to */
 };
 
+/* Three levels on every target; their names and kernels are the target's. */
 enum llmos_simd_level {
 	LLMOS_SIMD_SCALAR = 0,
-	LLMOS_SIMD_AVX2 = 1,   /* AVX2 + FMA + F16C */
-	LLMOS_SIMD_AVX512 = 2, /* AVX-512 F/BW/VL/DQ + VNNI (+ BF16 if present) */
+	LLMOS_SIMD_AVX2 = 1,   /* x86: AVX2 + FMA + F16C */
+	LLMOS_SIMD_AVX512 = 2, /* x86: AVX-512 F/BW/VL/DQ + VNNI (+ BF16 if present) */
+	LLMOS_SIMD_NEON = 1,   /* arm64: Advanced SIMD */
+	LLMOS_SIMD_DOTPROD = 2, /* arm64: and the dot-product extension (SDOT) */
 };
 
 /* Traits of type t for the selected SIMD level, or NULL if t is unknown. */

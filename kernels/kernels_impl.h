@@ -201,6 +201,8 @@ LLMOS_KQUANT_DECLS(_avx512)
 /* The portable tile dot for weight type t (tests), or NULL. */
 llmos_tile_dot_fn llmos_tile_dot_scalar(enum llmos_type t);
 void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops);
+void llmos_kernels_fill_neon(struct llmos_kernel_ops *ops);
+void llmos_kernels_fill_dotprod(struct llmos_kernel_ops *ops);
 void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16);
 void llmos_tiles_fill_avx512(struct llmos_kernel_ops *ops);
 

@@ -270,8 +270,8 @@ static void store_calls_need_the_module(void **state)
 static void store_names_checked_first(void **state)
 {
 	static const char *const good[] = {
-		"a", "tiny", "A.b_c-1", "x.", "012345678901234567890123456789012345678901234567890"
-					      "123456789012", /* 63 */
+		"a", "tiny", "A.b_c-1", "x.",
+		"012345678901234567890123456789012345678901234567890123456789012", /* 63 */
 	};
 	struct llmos *h;
 	size_t i;

@@ -385,8 +385,7 @@ static const char *const tiny_pieces[] = {"<unk>",
 					  "b",
 					  "ab",
 					  "\xe2\x96\x81",
-					  "\xe2\x96\x81"
-					  "a",
+					  "\xe2\x96\x81\x61", /* "▁a" */
 					  "bc",
 					  "c"};
 static const float tiny_scores[] = {0, 0, 0, -1, -2, -3, -4, -5, -3, -6};
