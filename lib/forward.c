@@ -387,6 +387,9 @@ int llmos_forward(struct llmos_session *s, const int32_t *ids, uint32_t n, int a
 			return ret;
 		if ((ret = attention_block(s, l, n)))
 			return ret;
+		/* and another between attention and FFN: a wait is at most half a layer */
+		if ((ret = llmos_sched_yield_if_preempted(s->sched)))
+			return ret;
 		/*
 		 * As llama.cpp: past the last attention only the rows whose logits
 		 * are wanted go on, summed as a batch only if there are several.
