@@ -140,12 +140,19 @@ static struct dma_fence *npu_fence_create(u64 seqno)
 
 /* ---- the queue -------------------------------------------------------- */
 
+/* Is tag a before tag b?  Tags only grow and may wrap: compare their distance. */
+static bool tag_before(u64 a, u64 b)
+{
+	return (s64)(a - b) < 0;
+}
+
 static void npu_enqueue_locked(struct llmos_npu_job *job)
 {
 	struct llmos_npu_client *c = job->client;
 	u32 k = job->class;
 
-	job->vstart = max(llmos_npu_vclock[k], c->vfinish[k]);
+	job->vstart = tag_before(c->vfinish[k], llmos_npu_vclock[k]) ? llmos_npu_vclock[k]
+								      : c->vfinish[k];
 	c->vfinish[k] = job->vstart + div_u64(job->cost * LLMOS_WEIGHT_DEFAULT, job->weight);
 	list_add_tail(&job->node, &llmos_npu_queue[k]);
 	job->state = LLMOS_NPU_QUEUED;
@@ -164,7 +171,7 @@ static struct llmos_npu_job *npu_pick_locked(void)
 	for (k = 0; k < LLMOS_NR_CLASSES; k++) {
 		best = NULL;
 		list_for_each_entry(job, &llmos_npu_queue[k], node)
-			if (!best || job->vstart < best->vstart)
+			if (!best || tag_before(job->vstart, best->vstart))
 				best = job;
 		if (best) {
 			llmos_npu_vclock[k] = best->vstart;
