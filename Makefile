@@ -5,7 +5,7 @@
 #   make module       llmos.ko against the VM kernel's headers (or KDIR=...)
 #   make module KERNEL=debug   the same against the debug kernel (build/debug/)
 #   make check        unit tests on the host
-#   make ARCH=arm64 check  the same cross-built (clang) into build-arm64/, run under
+#   make ARCH=arm64 check  the same cross-built into build-arm64/, run under
 #                     qemu-aarch64 with and without the dot-product extension
 #   make vm-test      selftests, scenarios and the kill storm inside the VM
 #                     (needs tools/setup-deps once)
@@ -26,7 +26,7 @@ LLMOS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llmos
 -include $(LLMOS_CACHE)/deps.mk
 
 # The target: the host's architecture, or ARCH=arm64 on an x86-64 host, which
-# cross-builds with clang into build-arm64/ and runs the unit tests under
+# cross-builds with aarch64-linux-gnu-gcc into build-arm64/ and runs the unit tests under
 # qemu-aarch64 (Documentation/arm64.md).  Kernel files are chosen by target.
 HOST_ARCH := $(shell uname -m | sed -e 's/^x86_64$$/x86/' -e 's/^aarch64$$/arm64/')
 ARCH ?= $(HOST_ARCH)
@@ -46,10 +46,9 @@ SANFLAGS :=
 endif
 
 ifeq ($(CROSS),arm64)
-# Debian's gcc-aarch64-linux-gnu conflicts with gcc-multilib (the 32-bit
-# selftest's compiler); clang targets arm64 with the arm64 multiarch libraries.
-CC := clang --target=aarch64-linux-gnu
-ARCH_LDFLAGS := -fuse-ld=lld
+# Debian's cross compiler, with the arm64 multiarch libraries.
+CC := aarch64-linux-gnu-gcc
+AR := aarch64-linux-gnu-ar
 # Unit tests run emulated, with dotprod (max) and without it (cortex-a53).
 QEMU_CPUS ?= max cortex-a53
 endif
@@ -110,7 +109,7 @@ $(BUILD)/obj/%.o: %.c
 $(STATIC_LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AR      $@")
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(SHARED_LIB): $(LIB_OBJS) lib/libllmos.map
 	@mkdir -p $(dir $@)
@@ -154,13 +153,25 @@ $(BUILD)/selftests/uapi_fuzz: $(BUILD)/obj/tests/fuzz/uapi_fuzz.o
 	$(Q)$(CC) $(SANFLAGS) $(ARCH_LDFLAGS) -o $@ $< $(LDLIBS)
 
 # The 32-bit (compat) caller of the ioctls: static, so the VM needs no i386 libc.
-$(BUILD)/selftests/compat32_test: tests/selftests/compat32/compat32_test.c include/uapi/linux/llmos.h
+# Built with gcc-12-multilib, not the gcc-multilib package (which conflicts
+# with the arm64 cross compiler and only adds /usr/include/asm): the x86 asm
+# headers, which serve -m32 too, are found through a directory of one link.
+COMPAT32_ASM := $(BUILD)/compat32-include/asm
+$(COMPAT32_ASM):
+	@mkdir -p $(dir $@)
+	$(Q)ln -sfn /usr/include/x86_64-linux-gnu/asm $@
+
+$(BUILD)/selftests/compat32_test: tests/selftests/compat32/compat32_test.c include/uapi/linux/llmos.h \
+		| $(COMPAT32_ASM)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC32    $@")
 	$(Q)$(CC) -m32 -static -std=gnu11 $(WARNFLAGS) -Wno-missing-prototypes -Wno-clobbered \
-		-O2 -Iinclude/uapi -Itests/selftests -isystem $(KSFT_INCLUDE) -o $@ $<
+		-O2 -Iinclude/uapi -Itests/selftests -isystem $(KSFT_INCLUDE) \
+		-idirafter $(BUILD)/compat32-include -o $@ $<
 
-selftests: check-deps $(SELFTESTS) $(STRESS) $(BUILD)/selftests/compat32_test
+# The 32-bit caller is an x86 test (arm64 kernels may lack 32-bit userspace).
+COMPAT32 := $(if $(filter x86,$(ARCH)),$(BUILD)/selftests/compat32_test)
+selftests: check-deps $(SELFTESTS) $(STRESS) $(COMPAT32)
 
 check-deps:
 	@test -n "$(KDIR)" -a -n "$(KSFT_INCLUDE)" || \
@@ -176,13 +187,18 @@ ifeq ($(KERNEL),debug)
 KDIR_DEBUG ?= $(shell tools/debug-kernel/build)
 MOD_KDIR = $(KDIR_DEBUG)
 MOD_OUT = $(BUILD)/debug/llmos.ko
+else ifeq ($(CROSS),arm64)
+# Debian's arm64 headers (tools/setup-deps), with the cross compiler.
+MOD_KDIR = $(KDIR_ARM64)
+MOD_OUT = $(BUILD)/llmos.ko
+MOD_FLAGS := ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 else
 MOD_KDIR = $(KDIR)
 MOD_OUT = $(BUILD)/llmos.ko
 endif
 module: check-deps
-	@test -n "$(MOD_KDIR)" || { echo "error: the debug kernel did not build (tools/debug-kernel/build)"; exit 1; }
-	$(Q)$(MAKE) -C $(MOD_KDIR) M=$(CURDIR) $(if $(Q),,V=1) modules
+	@test -n "$(MOD_KDIR)" || { echo "error: no kernel headers for this target: run tools/setup-deps (or pass KDIR=...)"; exit 1; }
+	$(Q)$(MAKE) -C $(MOD_KDIR) M=$(CURDIR) $(MOD_FLAGS) $(if $(Q),,V=1) modules
 	@mkdir -p $(dir $(MOD_OUT))
 	$(Q)cp llmos.ko $(MOD_OUT)
 
@@ -190,7 +206,7 @@ ifeq ($(CROSS),arm64)
 # Each test program runs under qemu-aarch64 once per CPU of QEMU_CPUS; the
 # tools the tests start run through tools/qemu-wrap the same way.
 check: tests tools uapi-check $(SHARED_LIB)
-	$(Q)NM=llvm-nm tools/check-exports $(SHARED_LIB)
+	$(Q)NM=aarch64-linux-gnu-nm tools/check-exports $(SHARED_LIB)
 	$(Q)set -e; for cpu in $(QEMU_CPUS); do \
 		echo "== qemu-aarch64 -cpu $$cpu"; \
 		tools/qemu-wrap --setup $(BUILD)/qemu-$$cpu $$cpu $(BUILD)/bin; \
@@ -215,15 +231,15 @@ SCENARIOS := $(wildcard tests/selftests/scenario-*)
 TEST_MODELS ?= $(or $(LLMOS_TEST_MODELS),../shared/models)
 SCENARIO_FILES := $(wildcard $(TEST_MODELS)/stories260K-f32.gguf \
 	$(TEST_MODELS)/stories260K-greedy.txt)
-VM_FILES = $(foreach t,$(SELFTESTS) $(STRESS) $(BUILD)/selftests/compat32_test,--file $(t)) \
+VM_FILES = $(foreach t,$(SELFTESTS) $(STRESS) $(COMPAT32),--file $(t)) \
 	--file tests/selftests/run-all $(foreach f,$(SCENARIOS) $(SCENARIO_FILES),--file $(f))
 KILLSTORM_CLIENTS ?= 1000
 FUZZ_SECONDS ?= 60
 FUZZ_SEED ?= $(shell date +%s)
 
 vm-test: module selftests tools
-	$(Q)BUILD=$(BUILD) tools/vm-run --timeout 600 $(VM_FILES) \
-		-- sh run-all $(notdir $(SELFTESTS)) compat32_test \
+	$(Q)BUILD=$(BUILD) tools/vm-run --arch $(ARCH) --timeout 600 $(VM_FILES) \
+		-- sh run-all $(notdir $(SELFTESTS) $(COMPAT32)) \
 		"killstorm -n $(KILLSTORM_CLIENTS)"
 
 # The debug kernel is slower (KASAN, lockdep): longer timeout; then the
@@ -233,7 +249,7 @@ vm-test-debug: selftests tools
 	$(MAKE) --no-print-directory module KERNEL=debug KDIR_DEBUG=$$kdir && \
 	BUILD=$(BUILD) VM_KERNEL_DEBUG=$$kdir/arch/x86/boot/bzImage \
 		tools/vm-run --kernel debug --timeout $$(( 1500 + $(FUZZ_SECONDS) )) \
-		$(VM_FILES) -- sh run-all $(notdir $(SELFTESTS)) compat32_test \
+		$(VM_FILES) -- sh run-all $(notdir $(SELFTESTS) $(COMPAT32)) \
 		"killstorm -n $(KILLSTORM_CLIENTS)" \
 		"uapi_fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)"
 

@@ -484,7 +484,7 @@ TEST_F(hard, user_namespace_ids_count_as_its_owner)
 	ASSERT_LE(0, child);
 	if (child == 0) {
 		pid_t kids[4];
-		int i;
+		int i, ret;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(up[0]);
@@ -496,7 +496,7 @@ TEST_F(hard, user_namespace_ids_count_as_its_owner)
 			kids[i] = fork();
 			if (kids[i] == 0) {
 				__u32 id;
-				int fd, ret;
+				int fd;
 
 				prctl(PR_SET_PDEATHSIG, SIGKILL);
 				if (setresgid(i + 1, i + 1, i + 1) || setresuid(i + 1, i + 1, i + 1))
@@ -509,8 +509,9 @@ TEST_F(hard, user_namespace_ids_count_as_its_owner)
 				pause();
 				_exit(0);
 			}
-			c = read_byte_within(res[0], 10000); /* one at a time, in order */
-			if (c < 0 || write(up[1], &c, 1) != 1)
+			ret = read_byte_within(res[0], 10000); /* one at a time, in order */
+			c = (char)ret;
+			if (ret < 0 || write(up[1], &c, 1) != 1)
 				_exit(3);
 		}
 		for (i = 0; i < 4; i++) {

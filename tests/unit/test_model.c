@@ -125,9 +125,14 @@ static double max_rel_diff(const float *a, const float *b, int n)
 	double diff = 0, scale = 1e-6;
 	int i;
 
+	/* plain comparisons: gcc 12 for aarch64 fails to vectorize two fmax reductions */
 	for (i = 0; i < n; i++) {
-		diff = fmax(diff, fabs((double)a[i] - b[i]));
-		scale = fmax(scale, fabs((double)b[i]));
+		double d = fabs((double)a[i] - b[i]), s = fabs((double)b[i]);
+
+		if (d > diff)
+			diff = d;
+		if (s > scale)
+			scale = s;
 	}
 	return diff / scale;
 }
