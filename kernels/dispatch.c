@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dispatch.c - picks the SIMD level by CPUID (and the OS's XSAVE support)
- * on x86, by HWCAP on arm64, builds one kernel table per level once, and
- * routes the public kernel entry points through the table in use.
+ * on x86, by HWCAP on arm64, and the extensions that swap a few kernels of
+ * the best level (AVX512_BF16, i8mm); builds one kernel table per level
+ * once, and routes the public kernel entry points through the table in use.
  * LLMOS_SIMD=scalar|avx2|avx512 (arm64: scalar|neon|dotprod) in the
  * environment caps the level chosen at start-up.
  */
@@ -20,7 +21,16 @@
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
 #define LLMOS_ARM64 1
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13) /* older headers */
 #endif
+#endif
+
+/* Extensions that change some kernels of the best level, not the level itself. */
+struct cpu_extras {
+	bool avx512_bf16; /* x86: VDPBF16PS for the BF16 dot */
+	bool i8mm;        /* arm64: SMMLA for the Q8_0 and Q4_0 tiles */
+};
 
 static struct llmos_kernel_ops level_ops[LLMOS_SIMD_AVX512 + 1];
 static enum llmos_simd_level best_level;
@@ -73,29 +83,32 @@ static bool cpu_has_avx512_bf16(void)
 }
 #endif
 
-static enum llmos_simd_level detect_best(bool *has_bf16)
+static enum llmos_simd_level detect_best(struct cpu_extras *ex)
 {
-	*has_bf16 = false;
+	*ex = (struct cpu_extras){ 0 };
 #ifdef LLMOS_X86
 	if (!cpu_has_avx2())
 		return LLMOS_SIMD_SCALAR;
 	if (!cpu_has_avx512())
 		return LLMOS_SIMD_AVX2;
-	*has_bf16 = cpu_has_avx512_bf16();
+	ex->avx512_bf16 = cpu_has_avx512_bf16();
 	return LLMOS_SIMD_AVX512;
 #elif defined(LLMOS_ARM64)
 	unsigned long hwcap = getauxval(AT_HWCAP);
 
 	if (!(hwcap & HWCAP_ASIMD))
 		return LLMOS_SIMD_SCALAR;
-	return hwcap & HWCAP_ASIMDDP ? LLMOS_SIMD_DOTPROD : LLMOS_SIMD_NEON;
+	if (!(hwcap & HWCAP_ASIMDDP))
+		return LLMOS_SIMD_NEON;
+	ex->i8mm = getauxval(AT_HWCAP2) & HWCAP2_I8MM;
+	return LLMOS_SIMD_DOTPROD;
 #else
 	return LLMOS_SIMD_SCALAR;
 #endif
 }
 
 /* Each level's table: the one below it, with that level's kernels filled in. */
-static void fill_levels(bool has_bf16)
+static void fill_levels(const struct cpu_extras *ex)
 {
 	llmos_kernels_fill_scalar(&level_ops[LLMOS_SIMD_SCALAR]);
 	for (int l = LLMOS_SIMD_SCALAR + 1; l <= (int)best_level; l++) {
@@ -104,15 +117,15 @@ static void fill_levels(bool has_bf16)
 		if (l == LLMOS_SIMD_AVX2)
 			llmos_kernels_fill_avx2(&level_ops[l]);
 		else
-			llmos_kernels_fill_avx512(&level_ops[l], has_bf16);
+			llmos_kernels_fill_avx512(&level_ops[l], ex->avx512_bf16);
 #elif defined(LLMOS_ARM64)
 		if (l == LLMOS_SIMD_NEON)
 			llmos_kernels_fill_neon(&level_ops[l]);
 		else
-			llmos_kernels_fill_dotprod(&level_ops[l]);
+			llmos_kernels_fill_dotprod(&level_ops[l], ex->i8mm);
 #endif
 	}
-	(void)has_bf16;
+	(void)ex;
 }
 
 static enum llmos_simd_level env_cap(enum llmos_simd_level level)
@@ -130,10 +143,10 @@ static enum llmos_simd_level env_cap(enum llmos_simd_level level)
 
 static void init_dispatch(void)
 {
-	bool has_bf16;
+	struct cpu_extras ex;
 
-	best_level = detect_best(&has_bf16);
-	fill_levels(has_bf16);
+	best_level = detect_best(&ex);
+	fill_levels(&ex);
 	enum llmos_simd_level level = env_cap(best_level);
 
 	atomic_store(&current_level, level);

@@ -71,9 +71,16 @@ struct llmos_kernel_ops {
 	 * weight type -> tile over the type's own vec_dot_type rows, for
 	 * batches of two or more tokens: each token's sum is what llama.cpp
 	 * computes in such a batch, which is vec_dot's sum for every type but
-	 * IQ4_NL (one accumulator where vec_dot keeps two).  Preferred.
+	 * IQ4_NL (one accumulator where vec_dot keeps two) and those marked in
+	 * tile_block_order.  Preferred.
 	 */
 	llmos_tile_rows_fn tile_rows[LLMOS_TYPE_COUNT];
+	/*
+	 * weight type -> true where tile_rows sums instead as llama.cpp's i8mm
+	 * batch kernels do (arm64 SMMLA): per block the whole integer sum,
+	 * acc = acc + (float)isum * (dx * dy), each operation rounded.
+	 */
+	bool tile_block_order[LLMOS_TYPE_COUNT];
 	/*
 	 * fp16 dot as llama.cpp sums it for a batch of two or more tokens (its
 	 * prompt-time GEMM, llamafile's tinyBLAS): one accumulator of
@@ -202,7 +209,8 @@ LLMOS_KQUANT_DECLS(_avx512)
 llmos_tile_dot_fn llmos_tile_dot_scalar(enum llmos_type t);
 void llmos_kernels_fill_avx2(struct llmos_kernel_ops *ops);
 void llmos_kernels_fill_neon(struct llmos_kernel_ops *ops);
-void llmos_kernels_fill_dotprod(struct llmos_kernel_ops *ops);
+void llmos_kernels_fill_dotprod(struct llmos_kernel_ops *ops, bool has_i8mm);
+void llmos_tiles_fill_i8mm(struct llmos_kernel_ops *ops);
 void llmos_kernels_fill_avx512(struct llmos_kernel_ops *ops, bool has_bf16);
 void llmos_tiles_fill_avx512(struct llmos_kernel_ops *ops);
 

@@ -4,16 +4,25 @@
  * scalar ones on random data, the quantizers' round-trip error, and the
  * fp16/bf16 conversions at their edges.
  */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
+#endif
 
 #include "kernels.h"
 #include "kernels_impl.h"
@@ -674,23 +683,155 @@ static float iq4_nl_batch_ref(int n, const struct block_iq4_nl *x, const struct 
 	return (t[0] + t[2]) + (t[1] + t[3]);
 }
 
+/* Value e (0..31) of a Q8_0 or Q4_0 block, as an int. */
+static int block_value(enum llmos_type t, const void *blk, int e)
+{
+	const struct block_q4_0 *q4 = blk;
+
+	if (t == LLMOS_TYPE_Q8_0)
+		return ((const struct block_q8_0 *)blk)->qs[e];
+	return (e < 16 ? q4->qs[e] & 0xf : q4->qs[e - 16] >> 4) - 8;
+}
+
+/*
+ * Q8_0 or Q4_0 weights in a batch as llama.cpp's i8mm kernels sum them: per
+ * block the whole integer sum, then acc = acc + (float)isum * (dx * dy), the
+ * product and the sum each rounded (arm64 builds with -ffp-contract=off).
+ * *mag gets the sum of every |product| times |dx * dy|, which bounds every
+ * partial sum of any order, for bounding the rounding.
+ */
+static float block_order_ref(enum llmos_type t, int n, const void *x, const struct block_q8_0 *y,
+			     double *mag)
+{
+	size_t size = llmos_row_size(t, 32);
+	float acc = 0.0f;
+
+	*mag = 0;
+	for (int i = 0; i < n / 32; i++) {
+		const char *xb = (const char *)x + i * size;
+		llmos_fp16 dx;
+		int isum = 0, asum = 0;
+
+		memcpy(&dx, xb, sizeof(dx)); /* d is the first field of both blocks */
+		for (int e = 0; e < 32; e++) {
+			isum += block_value(t, xb, e) * y[i].qs[e];
+			asum += abs(block_value(t, xb, e) * y[i].qs[e]);
+		}
+		float d = llmos_fp16_to_fp32(dx) * llmos_fp16_to_fp32(y[i].d);
+
+		acc = acc + (float)isum * d;
+		*mag += fabs((double)asum * d);
+	}
+	return acc;
+}
+
+/*
+ * A block-order tile's sum: block_order_ref bit for bit, and as close to
+ * vec_dot as two orders of the same terms can be: each is off the exact sum
+ * by at most (blocks + 3) roundings of the magnitude; twice that is allowed.
+ */
+static void check_block_order(enum llmos_type t, int n, float got, const void *x,
+			      const struct block_q8_0 *y, const char *where)
+{
+	const struct llmos_type_traits *wt = llmos_type_traits(t);
+	double mag, tol;
+	float want = block_order_ref(t, n, x, y, &mag), vd;
+
+	if (memcmp(&got, &want, sizeof(got)))
+		fail_msg("%s n=%d %s: tile %.9g, block order %.9g", wt->name, n, where, got, want);
+	wt->vec_dot(n, &vd, x, y);
+	tol = 2.0 * (n / 32 + 2) * FLT_EPSILON * mag;
+	if (fabs((double)got - vd) > tol)
+		fail_msg("%s n=%d %s: tile %.9g, vec_dot %.9g (tolerance %.3g)", wt->name, n, where,
+			 got, vd, tol);
+}
+
+/* Which tiles the level has and in which order they sum, e.g. under qemu -cpu max. */
+static void print_tiles(const struct llmos_kernel_ops *ops)
+{
+	char line[256] = "";
+
+	for (int t = 0; t < LLMOS_TYPE_COUNT; t++) {
+		if (!ops->tile_rows[t])
+			continue;
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s%s",
+			 llmos_type_traits((enum llmos_type)t)->name,
+			 ops->tile_block_order[t] ? "(i8mm block order)" : "");
+	}
+	print_message("%s tiles:%s\n", llmos_simd_name(llmos_simd_current()), line);
+}
+
+/*
+ * One call of type t's tile on nr rows (xrow bytes apart) and nt tokens
+ * (yrow apart): it writes just those sums, each the one it should be.
+ */
+static void check_tile_call(enum llmos_type t, int n, int nr, int nt, const char *x, size_t xrow,
+			    const char *y, size_t yrow)
+{
+	const struct llmos_kernel_ops *ops = llmos_kernel_ops();
+	const struct llmos_type_traits *wt = llmos_type_traits(t);
+	float got[LLMOS_TILE_TOKENS][LLMOS_TILE_ROWS + 1], want;
+	char where[48];
+
+	for (int j = 0; j < LLMOS_TILE_TOKENS; j++)
+		for (int r = 0; r <= LLMOS_TILE_ROWS; r++)
+			got[j][r] = NAN;
+	ops->tile_rows[t](n, nr, nt, &got[0][0], LLMOS_TILE_ROWS + 1, x, xrow, y, yrow);
+	for (int j = 0; j < LLMOS_TILE_TOKENS; j++) {
+		for (int r = 0; r <= LLMOS_TILE_ROWS; r++) {
+			const char *xr = x + r * xrow, *yj = y + j * yrow;
+
+			snprintf(where, sizeof(where), "%dx%d row %d token %d", nr, nt, r, j);
+			if (r >= nr || j >= nt) {
+				if (!isnan(got[j][r]))
+					fail_msg("%s n=%d %s: written", wt->name, n, where);
+				continue;
+			}
+			if (ops->tile_block_order[t]) {
+				check_block_order(t, n, got[j][r], xr, (const void *)yj, where);
+				continue;
+			}
+			if (t == LLMOS_TYPE_IQ4_NL)
+				want = iq4_nl_batch_ref(n, (const void *)xr, (const void *)yj);
+			else
+				wt->vec_dot(n, &want, xr, yj);
+			if (got[j][r] != want)
+				fail_msg("%s n=%d %s: tile %.9g, want %.9g", wt->name, n, where,
+					 got[j][r], want);
+		}
+	}
+}
+
 /*
  * Tiles over plain activation rows: for every weight type with one at this
  * level, each (row, token) sum is llama.cpp's in a batch, bit for bit: the
- * level's vec_dot, or for IQ4_NL the single-accumulator sum above; for
- * 1..LLMOS_TILE_ROWS rows, 1..LLMOS_TILE_TOKENS tokens and several lengths.
+ * level's vec_dot, or for IQ4_NL the single-accumulator sum above, or for
+ * the block-order (i8mm) tiles block_order_ref, which must also be within
+ * float rounding of vec_dot; for 1..LLMOS_TILE_ROWS rows,
+ * 1..LLMOS_TILE_TOKENS tokens (an odd count padded inside the tile) and
+ * several lengths.
  */
 static void test_tile_rows(void **state)
 {
-	static const int sizes[] = { 256, 768, 2304, 4096, 800 };
+	static const int sizes[] = { 256, 768, 2304, 4096, 800, 32 };
+	const struct llmos_kernel_ops *ops;
 
 	use_level(state);
+	ops = llmos_kernel_ops();
+	print_tiles(ops);
+#if defined(__aarch64__)
+	/* the dotprod level takes the i8mm tiles exactly where the CPU has i8mm */
+	if (llmos_simd_current() == LLMOS_SIMD_DOTPROD)
+		assert_int_equal(ops->tile_block_order[LLMOS_TYPE_Q8_0],
+				 (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0);
+#endif
 	for (int t = 0; t < LLMOS_TYPE_COUNT; t++) {
-		llmos_tile_rows_fn tile = llmos_kernel_ops()->tile_rows[t];
 		const struct llmos_type_traits *wt = llmos_type_traits((enum llmos_type)t);
 
-		if (!tile)
+		if (!ops->tile_rows[t])
 			continue;
+		if (ops->tile_block_order[t])
+			assert_true(t == LLMOS_TYPE_Q8_0 || t == LLMOS_TYPE_Q4_0);
 		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 			int n = sizes[k];
 
@@ -699,9 +840,9 @@ static void test_tile_rows(void **state)
 			const struct llmos_type_traits *yt = llmos_type_traits(wt->vec_dot_type);
 			size_t xrow = llmos_row_size((enum llmos_type)t, n);
 			size_t yrow = llmos_row_size(wt->vec_dot_type, n);
-			float *f = malloc((size_t)n * sizeof(float)), want;
-			float got[LLMOS_TILE_TOKENS][LLMOS_TILE_ROWS + 1];
-			char *x = malloc(xrow * LLMOS_TILE_ROWS), *y = malloc(yrow * LLMOS_TILE_TOKENS);
+			float *f = malloc((size_t)n * sizeof(float));
+			char *x = malloc(xrow * LLMOS_TILE_ROWS);
+			char *y = malloc(yrow * LLMOS_TILE_TOKENS);
 
 			for (int r = 0; r < LLMOS_TILE_ROWS; r++) {
 				for (int i = 0; i < n; i++)
@@ -713,29 +854,45 @@ static void test_tile_rows(void **state)
 					f[i] = rng_float() * (j + 1);
 				yt->from_float(f, y + j * yrow, n);
 			}
-			for (int nr = 1; nr <= LLMOS_TILE_ROWS; nr++) {
-				for (int nt = 1; nt <= LLMOS_TILE_TOKENS; nt++) {
-					tile(n, nr, nt, &got[0][0], LLMOS_TILE_ROWS + 1, x, xrow, y, yrow);
-					for (int r = 0; r < nr; r++) {
-						for (int j = 0; j < nt; j++) {
-							const char *xr = x + r * xrow, *yj = y + j * yrow;
-
-							if (t == LLMOS_TYPE_IQ4_NL)
-								want = iq4_nl_batch_ref(n, (const void *)xr,
-											(const void *)yj);
-							else
-								wt->vec_dot(n, &want, xr, yj);
-							if (got[j][r] != want)
-								fail_msg("%s n=%d %dx%d row %d token %d: tile %.9g, want %.9g",
-									 wt->name, n, nr, nt, r, j, got[j][r], want);
-						}
-					}
-				}
-			}
+			for (int nr = 1; nr <= LLMOS_TILE_ROWS; nr++)
+				for (int nt = 1; nt <= LLMOS_TILE_TOKENS; nt++)
+					check_tile_call((enum llmos_type)t, n, nr, nt, x, xrow, y,
+							yrow);
 			free(f);
 			free(x);
 			free(y);
 		}
+	}
+}
+
+/*
+ * The batch fp16 dot of a level that has one is the portable GEMM order
+ * (one accumulator of gemm_lanes lanes, fused, then halves) bit for bit.
+ */
+static void test_dot_f16_gemm(void **state)
+{
+	static const int lengths[] = { 16, 32, 48, 64, 128, 256, 1024, 4096 };
+	const struct llmos_kernel_ops *ops;
+
+	use_level(state);
+	ops = llmos_kernel_ops();
+	if (!ops->dot_f16_gemm)
+		skip();
+	for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++) {
+		int n = lengths[l];
+		llmos_fp16 *x = malloc(n * sizeof(*x)), *y = malloc(n * sizeof(*y));
+		float got, want;
+
+		for (int i = 0; i < n; i++) {
+			x[i] = llmos_fp32_to_fp16(rng_float() * 4.0f);
+			y[i] = llmos_fp32_to_fp16(rng_float() * (i % 7 + 1));
+		}
+		ops->dot_f16_gemm(n, &got, x, y);
+		want = llmos_dot_f16_gemm_ref(n, ops->gemm_lanes, x, y);
+		if (memcmp(&got, &want, sizeof(got)))
+			fail_msg("n=%d lanes=%d: %.9g, want %.9g", n, ops->gemm_lanes, got, want);
+		free(x);
+		free(y);
 	}
 }
 
@@ -912,6 +1069,7 @@ int main(void)
 		PER_LEVEL(test_vec_dot_q8_extremes),
 		PER_LEVEL(test_tile_dot),
 		PER_LEVEL(test_tile_rows),
+		PER_LEVEL(test_dot_f16_gemm),
 		cmocka_unit_test(test_pack_q8x8),
 		PER_LEVEL(test_float_kernels),
 		PER_LEVEL(test_float_kernels_known),

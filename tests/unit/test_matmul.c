@@ -93,14 +93,23 @@ static double q4_1_s_error(const struct problem *p, const void *wrow, const floa
 	return err;
 }
 
-/* The dot matmul must give: the level's packed tile dot where it uses one, else vec_dot. */
+/*
+ * The dot matmul must give: in a batch, the level's row tile where it has
+ * one (vec_dot's sum but for the i8mm tiles, pinned by test_kernels); else
+ * the packed tile dot where it uses one; else vec_dot.
+ */
 static float direct_dot(const struct problem *p, const void *wrow, const void *xq)
 {
+	llmos_tile_rows_fn rows = llmos_kernel_ops()->tile_rows[p->type];
 	llmos_tile_dot_fn tile = llmos_kernel_ops()->tile_dot[p->type];
 	struct llmos_block_q8x8 *packed;
 	float s;
 
-	if (llmos_kernel_ops()->tile_rows[p->type] || !tile || p->cols % LLMOS_QK_X8) {
+	if (rows && p->n_tokens > 1) {
+		rows((int)p->cols, 1, 1, &s, 1, wrow, 0, xq, 0);
+		return s;
+	}
+	if (rows || !tile || p->cols % LLMOS_QK_X8) {
 		llmos_type_traits(p->type)->vec_dot((int)p->cols, &s, wrow, xq);
 		return s;
 	}
