@@ -5,14 +5,16 @@
 #   make module       llmos.ko against the VM kernel's headers (or KDIR=...)
 #   make module KERNEL=debug   the same against the debug kernel (build/debug/)
 #   make check        unit tests on the host
-#   make ARCH=arm64 check  the same cross-built into build-arm64/, run under
-#                     qemu-aarch64 with and without the dot-product extension
+#   make ARCH=arm64 [check|module|vm-test]  the same for arm64, cross-built
+#                     into build-arm64/: unit tests under qemu-aarch64 on three
+#                     CPUs, selftests in qemu-system-aarch64 (Documentation/arm64.md)
 #   make vm-test      selftests, scenarios and the kill storm inside the VM
 #                     (needs tools/setup-deps once)
 #   make vm-test-debug  the same, then the UAPI fuzzer, in the debug VM (KASAN,
 #                     lockdep, kmemleak; FUZZ_SECONDS=60, FUZZ_SEED=N)
 #   make check-san    unit tests again, with ASan and UBSan (build-san/)
-#   make test         check, check-san, vm-test and vm-test-debug
+#   make test         check, check-san, vm-test, vm-test-debug, then the arm64
+#                     check and vm-test
 #   make run          the README's main job: generate text (MODEL=, PROMPT=, N=)
 #   make vm-info      what the module reports, inside the VM
 #   make vm-shell     an interactive shell in the VM with the module loaded
@@ -30,12 +32,9 @@ LLMOS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llmos
 # qemu-aarch64 (Documentation/arm64.md).  Kernel files are chosen by target.
 HOST_ARCH := $(shell uname -m | sed -e 's/^x86_64$$/x86/' -e 's/^aarch64$$/arm64/')
 ARCH ?= $(HOST_ARCH)
-ifeq ($(ARCH),arm64)
-BUILD_BASE := build-arm64
-else
-BUILD_BASE := build
-endif
 CROSS := $(filter-out $(HOST_ARCH),$(ARCH))
+# A native build (on a board too) goes into build/, a cross build beside it.
+BUILD_BASE := build$(if $(CROSS),-$(CROSS))
 
 ifeq ($(SAN),1)
 BUILD ?= $(BUILD_BASE)-san
@@ -49,8 +48,13 @@ ifeq ($(CROSS),arm64)
 # Debian's cross compiler, with the arm64 multiarch libraries.
 CC := aarch64-linux-gnu-gcc
 AR := aarch64-linux-gnu-ar
-# Unit tests run emulated, with dotprod (max) and without it (cortex-a53).
-QEMU_CPUS ?= max cortex-a53
+# Unit tests run emulated: on max (dotprod and i8mm), on cortex-a76 (dotprod,
+# no i8mm) and on cortex-a53 (neither).  On QEMU_QUICK_CPUS the tests that
+# start the tools take a subset (LLMOS_TEST_QUICK; test_arch's first model of
+# each family): the kernels are what differs between those runs, and the
+# kernel tests run whole on each.
+QEMU_CPUS ?= max cortex-a76 cortex-a53
+QEMU_QUICK_CPUS ?= cortex-a76 cortex-a53
 endif
 
 CC ?= gcc
@@ -66,10 +70,19 @@ else
 Q := @
 endif
 
+# arm64 compilers fuse a * b + c into one rounding unless told not to, and
+# x86-64's base instruction set cannot: off, so that portable C (quantizers,
+# the scalar kernels, the forward pass) gives the same bits on both.  The
+# NEON kernels write their fused multiply-adds out where the AVX2 ones have
+# them.
+ifeq ($(ARCH),arm64)
+ALL_CFLAGS += -ffp-contract=off
+endif
+
 ifeq ($(ARCH),arm64)
 KERNEL_SRCS := $(filter-out %_avx2.c %_avx512.c,$(wildcard kernels/*.c))
 else
-KERNEL_SRCS := $(filter-out %_neon.c %_dotprod.c,$(wildcard kernels/*.c))
+KERNEL_SRCS := $(filter-out %_neon.c %_dotprod.c %_i8mm.c,$(wildcard kernels/*.c))
 endif
 LIB_SRCS := $(wildcard lib/*.c) $(KERNEL_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -89,11 +102,13 @@ SHARED_LIB := $(BUILD)/lib/libllmos.so.$(VERSION)
 $(BUILD)/obj/kernels/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq \
 	-mavx512vnni -mavx512bf16 -mfma -mf16c -mavx2
-# arm64: NEON is every armv8-a CPU's; the dot-product kernels are built for that
-# extension and used only where HWCAP says the CPU has it.
+# arm64: NEON is every armv8-a CPU's; the dot-product and i8mm kernels are built for
+# those extensions and used only where HWCAP / HWCAP2 say the CPU has them.
 $(BUILD)/obj/kernels/%_dotprod.o: ALL_CFLAGS += -march=armv8.2-a+dotprod
+$(BUILD)/obj/kernels/%_i8mm.o: ALL_CFLAGS += -march=armv8.2-a+dotprod+i8mm
 
-.PHONY: all lib tools tests module selftests check check-san vm-test vm-test-debug test run vm-info vm-shell clean help
+.PHONY: all lib tools tests module selftests check check-san vm-test vm-test-debug check-arm64 \
+	vm-test-arm64 test run vm-info vm-shell clean help
 .SECONDARY:
 all: lib tools tests
 
@@ -210,8 +225,9 @@ check: tests tools uapi-check $(SHARED_LIB)
 	$(Q)set -e; for cpu in $(QEMU_CPUS); do \
 		echo "== qemu-aarch64 -cpu $$cpu"; \
 		tools/qemu-wrap --setup $(BUILD)/qemu-$$cpu $$cpu $(BUILD)/bin; \
-		LLMOS_BIN=$(BUILD)/qemu-$$cpu LLMOS_TEST_RUNNER="qemu-aarch64 -cpu $$cpu" \
-			tools/run-unit-tests $(UNIT_TESTS); \
+		quick=$$(case " $(QEMU_QUICK_CPUS) " in *" $$cpu "*) echo 1;; esac); \
+		LLMOS_TEST_QUICK=$$quick LLMOS_BIN=$(BUILD)/qemu-$$cpu \
+			LLMOS_TEST_RUNNER="qemu-aarch64 -cpu $$cpu" tools/run-unit-tests $(UNIT_TESTS); \
 	done
 else
 check: tests tools uapi-check $(SHARED_LIB)
@@ -245,6 +261,7 @@ vm-test: module selftests tools
 # The debug kernel is slower (KASAN, lockdep): longer timeout; then the
 # fuzzer for FUZZ_SECONDS (a seed reproduces a run: FUZZ_SEED=...).
 vm-test-debug: selftests tools
+	@test "$(ARCH)" = x86 || { echo "error: the debug kernel is x86 only"; exit 1; }
 	$(Q)kdir=$$(tools/debug-kernel/build) && \
 	$(MAKE) --no-print-directory module KERNEL=debug KDIR_DEBUG=$$kdir && \
 	BUILD=$(BUILD) VM_KERNEL_DEBUG=$$kdir/arch/x86/boot/bzImage \
@@ -257,7 +274,13 @@ vm-test-debug: selftests tools
 check-san:
 	$(Q)$(MAKE) --no-print-directory SAN=1 check
 
-test: check check-san vm-test vm-test-debug
+# The arm64 target: unit tests under qemu-aarch64, selftests in the arm64 VM.
+check-arm64:
+	$(Q)$(MAKE) --no-print-directory ARCH=arm64 check
+vm-test-arm64:
+	$(Q)$(MAKE) --no-print-directory ARCH=arm64 vm-test
+
+test: check check-san vm-test vm-test-debug check-arm64 vm-test-arm64
 
 # The README's main job: generate text from MODEL (the first GGUF in the
 # git-ignored models/ folder, else the shared reference model).
@@ -282,7 +305,7 @@ vm-shell: module tools selftests
 		$(foreach t,$(SELFTESTS),--file $(t))
 
 clean:
-	$(Q)rm -rf build build-san
+	$(Q)rm -rf build build-san build-arm64
 	$(Q)$(if $(KDIR),$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1 || true)
 	$(Q)rm -f llmos.ko kmod/*.o kmod/.*.cmd llmos.mod* .llmos* modules.order Module.symvers
 
