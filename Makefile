@@ -49,10 +49,10 @@ ifeq ($(CROSS),arm64)
 CC := aarch64-linux-gnu-gcc
 AR := aarch64-linux-gnu-ar
 # Unit tests run emulated: on max (dotprod and i8mm), on cortex-a76 (dotprod,
-# no i8mm) and on cortex-a53 (neither).  On QEMU_QUICK_CPUS the tests that
-# start the tools take a subset (LLMOS_TEST_QUICK; test_arch's first model of
-# each family): the kernels are what differs between those runs, and the
-# kernel tests run whole on each.
+# no i8mm) and on cortex-a53 (neither).  On QEMU_QUICK_CPUS the slowest tests
+# that start the tools take a subset (LLMOS_TEST_QUICK: test_arch's first
+# model of each weight type): the kernels are what differs between those
+# runs, and the kernel tests run whole on each.
 QEMU_CPUS ?= max cortex-a76 cortex-a53
 QEMU_QUICK_CPUS ?= cortex-a76 cortex-a53
 endif
@@ -211,7 +211,7 @@ else
 MOD_KDIR = $(KDIR)
 MOD_OUT = $(BUILD)/llmos.ko
 endif
-module: check-deps
+module:
 	@test -n "$(MOD_KDIR)" || { echo "error: no kernel headers for this target: run tools/setup-deps (or pass KDIR=...)"; exit 1; }
 	$(Q)$(MAKE) -C $(MOD_KDIR) M=$(CURDIR) $(MOD_FLAGS) $(if $(Q),,V=1) modules
 	@mkdir -p $(dir $(MOD_OUT))
@@ -298,10 +298,10 @@ run: tools
 
 # What the module reports, from inside the VM.
 vm-info: tools module
-	$(Q)BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) tools/vm-run -- llmosctl info
+	$(Q)BUILD=$(BUILD) tools/vm-run --arch $(ARCH) -- llmosctl info
 
 vm-shell: module tools selftests
-	$(Q)BUILD=$(BUILD) VM_KERNEL=$(VM_KERNEL) tools/vm-run --interactive \
+	$(Q)BUILD=$(BUILD) tools/vm-run --arch $(ARCH) --interactive \
 		$(foreach t,$(SELFTESTS),--file $(t))
 
 clean:

@@ -83,6 +83,15 @@ static bool cpu_has_avx512_bf16(void)
 }
 #endif
 
+#ifdef LLMOS_ARM64
+static bool env_is_zero(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "0");
+}
+#endif
+
 static enum llmos_simd_level detect_best(struct cpu_extras *ex)
 {
 	*ex = (struct cpu_extras){ 0 };
@@ -100,7 +109,8 @@ static enum llmos_simd_level detect_best(struct cpu_extras *ex)
 		return LLMOS_SIMD_SCALAR;
 	if (!(hwcap & HWCAP_ASIMDDP))
 		return LLMOS_SIMD_NEON;
-	ex->i8mm = getauxval(AT_HWCAP2) & HWCAP2_I8MM;
+	/* LLMOS_I8MM=0 keeps the x86-order SDOT tiles on an i8mm CPU. */
+	ex->i8mm = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) && !env_is_zero("LLMOS_I8MM");
 	return LLMOS_SIMD_DOTPROD;
 #else
 	return LLMOS_SIMD_SCALAR;

@@ -4,8 +4,10 @@
  * a per-type traits table, and the row/vector kernels the forward pass uses.
  *
  * Every kernel has a portable scalar version (kernels_scalar.c); AVX2 and
- * AVX-512 versions (kernels_avx2.c, kernels_avx512.c) are chosen at run time
- * by CPUID (dispatch.c).  Tests force each level and compare with scalar.
+ * AVX-512 versions (kernels_avx2.c, kernels_avx512.c) on x86, NEON, SDOT and
+ * i8mm ones (kernels_neon.c, kernels_dotprod.c, kernels_i8mm.c) on arm64 are
+ * chosen at run time by CPUID or HWCAP (dispatch.c).  Tests force each level
+ * and compare with scalar.
  */
 #ifndef LLMOS_KERNELS_H
 #define LLMOS_KERNELS_H

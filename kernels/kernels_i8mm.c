@@ -156,6 +156,8 @@ INLINE void tile(LLMOS_TILE_ROWS_PARAMS, int8x16x2_t (*values)(const void *, int
 {
 	const void *x[LLMOS_TILE_ROWS], *y[LLMOS_TILE_TOKENS];
 
+	if (nr <= 0 || nt <= 0)
+		return;
 	for (int r = 0; r < LLMOS_TILE_ROWS; r++)
 		x[r] = (const char *)vx + (size_t)(r < nr ? r : nr - 1) * x_stride;
 	for (int t = 0; t < LLMOS_TILE_TOKENS; t++)

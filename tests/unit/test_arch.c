@@ -5,7 +5,7 @@
  * `llmos mkmodel` (a real vocabulary from ../shared/models/vocab), then
  * check that `llmos run` gives llama.cpp's 16 greedy ids and `llmos
  * perplexity` its perplexity within 0.5 %.  One cmocka test per line
- * (with LLMOS_TEST_QUICK set, per family).
+ * (with LLMOS_TEST_QUICK set, the first per weight type).
  */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
@@ -203,10 +203,11 @@ static int read_cases(struct arch_case *cases)
 }
 
 /*
- * LLMOS_TEST_QUICK (emulated runs): only each family's first line, which
- * still takes every architecture and both vocabulary kinds through.
+ * LLMOS_TEST_QUICK (emulated runs on further CPUs, where only the kernels
+ * differ): only the first line of each weight type, which takes each
+ * type's kernels through a whole model.
  */
-static int first_of_each_family(struct arch_case *cases, int n)
+static int first_of_each_type(struct arch_case *cases, int n)
 {
 	int kept = 0;
 
@@ -214,11 +215,11 @@ static int first_of_each_family(struct arch_case *cases, int n)
 		int seen = 0;
 
 		for (int j = 0; j < kept && !seen; j++)
-			seen = !strcmp(cases[j].name, cases[i].name);
+			seen = !strcmp(cases[j].type, cases[i].type);
 		if (!seen)
 			cases[kept++] = cases[i];
 	}
-	printf("LLMOS_TEST_QUICK: %d of %d cases, the first of each family\n", kept, n);
+	printf("LLMOS_TEST_QUICK: %d of %d cases, the first of each weight type\n", kept, n);
 	return kept;
 }
 
@@ -240,7 +241,7 @@ int main(void)
 	assert_non_null(mkdtemp(tmpdir));
 	n = read_cases(cases);
 	if (getenv("LLMOS_TEST_QUICK") && *getenv("LLMOS_TEST_QUICK"))
-		n = first_of_each_family(cases, n);
+		n = first_of_each_type(cases, n);
 	for (int i = 0; i < n; i++) {
 		snprintf(names[i], sizeof(names[i]), "%.60s_%.15s", cases[i].name, cases[i].type);
 		tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(family_matches_llama_cpp,

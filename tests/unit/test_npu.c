@@ -413,6 +413,7 @@ static void assert_logits_match(const float *cpu, const float *npu, int n)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
+		assert_true(isfinite(cpu[i]) && isfinite(npu[i]));
 		max = fabsf(cpu[i]) > max ? fabsf(cpu[i]) : max;
 		diff = fabsf(cpu[i] - npu[i]) > diff ? fabsf(cpu[i] - npu[i]) : diff;
 	}
