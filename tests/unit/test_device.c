@@ -44,10 +44,14 @@ static void require_module_fails_clearly_when_absent(void **state)
 static void foreign_device_is_an_error(void **state)
 {
 	struct llmos *h;
+	int ret;
 
 	(void)state;
 	setenv("LLMOS_DEVICE", "/dev/null", 1);
-	assert_int_equal(-ENOTTY, llmos_open(&h, 0));
+	ret = llmos_open(&h, 0);
+	/* qemu-user (LLMOS_TEST_RUNNER) answers an ioctl it cannot translate with ENOSYS */
+	if (!(getenv("LLMOS_TEST_RUNNER") && ret == -ENOSYS))
+		assert_int_equal(-ENOTTY, ret);
 	assert_null(h);
 	assert_non_null(strstr(llmos_last_error(), "GET_INFO"));
 }
