@@ -220,11 +220,15 @@ static void stored_model_without_module_is_enomodule(void **state)
 static void stored_model_on_foreign_device_fails(void **state)
 {
 	struct llmos_model *m;
+	int ret;
 
 	(void)state;
 	fake.on = 0;
 	setenv("LLMOS_DEVICE", "/dev/null", 1);
-	assert_int_equal(-ENOTTY, llmos_model_load(&m, "llmos:tiny"));
+	ret = llmos_model_load(&m, "llmos:tiny");
+	/* qemu-user (LLMOS_TEST_RUNNER) answers an ioctl it cannot translate with ENOSYS */
+	if (!(getenv("LLMOS_TEST_RUNNER") && ret == -ENOSYS))
+		assert_int_equal(-ENOTTY, ret);
 	assert_non_null(strstr(llmos_last_error(), "GET_INFO"));
 }
 
