@@ -84,11 +84,11 @@ static bool cpu_has_avx512_bf16(void)
 #endif
 
 #ifdef LLMOS_ARM64
-static bool env_is_zero(const char *name)
+static bool env_is_one(const char *name)
 {
 	const char *v = getenv(name);
 
-	return v && !strcmp(v, "0");
+	return v && !strcmp(v, "1");
 }
 #endif
 
@@ -109,8 +109,11 @@ static enum llmos_simd_level detect_best(struct cpu_extras *ex)
 		return LLMOS_SIMD_SCALAR;
 	if (!(hwcap & HWCAP_ASIMDDP))
 		return LLMOS_SIMD_NEON;
-	/* LLMOS_I8MM=0 keeps the x86-order SDOT tiles on an i8mm CPU. */
-	ex->i8mm = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) && !env_is_zero("LLMOS_I8MM");
+	/*
+	 * The i8mm tiles only with LLMOS_I8MM=1: their per-block order gives
+	 * a prompt other bits than x86 and the NPU (Documentation/arm64.md).
+	 */
+	ex->i8mm = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) && env_is_one("LLMOS_I8MM");
 	return LLMOS_SIMD_DOTPROD;
 #else
 	return LLMOS_SIMD_SCALAR;

@@ -1055,6 +1055,8 @@ static void test_float_kernels_known(void **state)
 
 int main(void)
 {
+	/* arm64: test the i8mm tiles too where the CPU has them (they are opt-in) */
+	setenv("LLMOS_I8MM", "1", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fp16_values),
 		cmocka_unit_test(test_fp16_round_trip),
