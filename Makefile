@@ -103,7 +103,8 @@ $(BUILD)/obj/kernels/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq \
 	-mavx512vnni -mavx512bf16 -mfma -mf16c -mavx2
 # arm64: NEON is every armv8-a CPU's; the dot-product and i8mm kernels are built for
-# those extensions and used only where HWCAP / HWCAP2 say the CPU has them.
+# those extensions and used only where HWCAP / HWCAP2 say the CPU has them (the
+# i8mm ones only with LLMOS_I8MM=1).
 $(BUILD)/obj/kernels/%_dotprod.o: ALL_CFLAGS += -march=armv8.2-a+dotprod
 $(BUILD)/obj/kernels/%_i8mm.o: ALL_CFLAGS += -march=armv8.2-a+dotprod+i8mm
 
@@ -129,7 +130,7 @@ $(STATIC_LIB): $(LIB_OBJS)
 $(SHARED_LIB): $(LIB_OBJS) lib/libllmos.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) $(ARCH_LDFLAGS) -shared -Wl,-soname,libllmos.so.$(SOVERSION) \
+	$(Q)$(CC) $(SANFLAGS) -shared -Wl,-soname,libllmos.so.$(SOVERSION) \
 		-Wl,--version-script=lib/libllmos.map -o $@ $(LIB_OBJS) $(LDLIBS)
 	$(Q)ln -sf libllmos.so.$(VERSION) $(BUILD)/lib/libllmos.so.$(SOVERSION)
 	$(Q)ln -sf libllmos.so.$(SOVERSION) $(BUILD)/lib/libllmos.so
@@ -141,14 +142,14 @@ define tool_rule
 $(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(STATIC_LIB)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(SANFLAGS) $$(ARCH_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(STATIC_LIB) $$(LDLIBS)
+	$$(Q)$$(CC) $$(SANFLAGS) -o $$@ $$(filter %.o,$$^) $$(STATIC_LIB) $$(LDLIBS)
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) $(ARCH_LDFLAGS) -o $@ $< $(STATIC_LIB) -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) -lcmocka $(LDLIBS)
 
 # test_vnpu_dot builds the module's arithmetic (kmod/llmos_vnpu_dot.c) on the host,
 # with kernel names from tests/unit/kshim and no contraction, as Kbuild builds it.
@@ -159,13 +160,13 @@ $(BUILD)/obj/tests/selftests/%.o: ALL_CFLAGS += -isystem $(KSFT_INCLUDE) -Wno-mi
 $(BUILD)/selftests/%: $(BUILD)/obj/tests/selftests/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) $(ARCH_LDFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
 
 $(BUILD)/obj/tests/fuzz/uapi_fuzz.o: ALL_CFLAGS += -Itests/selftests -isystem $(KSFT_INCLUDE) -Wno-missing-prototypes
 $(BUILD)/selftests/uapi_fuzz: $(BUILD)/obj/tests/fuzz/uapi_fuzz.o
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) $(ARCH_LDFLAGS) -o $@ $< $(LDLIBS)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $< $(LDLIBS)
 
 # The 32-bit (compat) caller of the ioctls: static, so the VM needs no i386 libc.
 # Built with gcc-12-multilib, not the gcc-multilib package (which conflicts

@@ -94,9 +94,10 @@ static double q4_1_s_error(const struct problem *p, const void *wrow, const floa
 }
 
 /*
- * The dot matmul must give: in a batch, the level's row tile where it has
- * one (vec_dot's sum but for the i8mm tiles, pinned by test_kernels); else
- * the packed tile dot where it uses one; else vec_dot.
+ * The dot matmul must give: in a batch, the i8mm tile's block-order sum
+ * where that tile is in use (pinned by test_kernels); else vec_dot where
+ * the level has a row tile (which sums as vec_dot); else the packed tile
+ * dot where it uses one; else vec_dot.
  */
 static float direct_dot(const struct problem *p, const void *wrow, const void *xq)
 {
@@ -105,7 +106,7 @@ static float direct_dot(const struct problem *p, const void *wrow, const void *x
 	struct llmos_block_q8x8 *packed;
 	float s;
 
-	if (rows && p->n_tokens > 1) {
+	if (rows && p->n_tokens > 1 && llmos_kernel_ops()->tile_block_order[p->type]) {
 		rows((int)p->cols, 1, 1, &s, 1, wrow, 0, xq, 0);
 		return s;
 	}
